@@ -1,0 +1,248 @@
+//! One invocation, from raw JSON to a delivered answer.
+
+use std::{sync::Arc, time::SystemTime};
+
+use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
+use lambda_runtime::LambdaEvent;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::time::{Instant, timeout_at};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::{
+    Action, Config, CustomResource, Error, Outcome, Request,
+    budget::Budget,
+    physical_id::{create_failed_marker, is_create_failed_marker},
+    response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
+    routing::{Routing, json_kind},
+    sender::Sender,
+};
+
+/// What lives for the whole life of a sandbox.
+#[derive(Debug)]
+pub(crate) struct Shared<R> {
+    pub resource: Arc<R>,
+    pub sender: Sender,
+    pub config: Config,
+}
+
+impl<R: CustomResource> Shared<R> {
+    /// Answers the event if it can be answered at all. Returns an error only when an answer was
+    /// due but could not be delivered, so that Lambda retries the event.
+    pub(crate) async fn invoke(&self, event: LambdaEvent<Value>) -> Result<(), Error> {
+        let started = Instant::now();
+        let LambdaEvent { payload, context } = event;
+        let routing = match Routing::from_event(&payload) {
+            Ok(routing) => routing,
+            Err(why) => {
+                let keys: Vec<&str> = payload
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                error!(reason = %why, event_kind = json_kind(&payload), ?keys, "event cannot be answered; ignored");
+                return Ok(());
+            }
+        };
+        let span = info_span!(
+            "custom_resource",
+            stack_id = %routing.stack_id,
+            request_id = %routing.request_id,
+            logical_resource_id = %routing.logical_resource_id,
+            request_type = %routing.request_type,
+            lambda_request_id = %context.request_id,
+        );
+        async move {
+            let budget = Budget::new(context.deadline, SystemTime::now(), started, &self.config);
+            if !budget.from_deadline {
+                warn!(fallback_budget_s = budget.total.as_secs(), "invocation deadline missing or implausible");
+            }
+            let answer = self.decide(&routing, payload, &budget).await;
+            let (answer, body) = answer.into_body(&routing);
+            let outcome = if answer.status == Status::Success { "SUCCESS" } else { "FAILED" };
+            info!(outcome, physical_resource_id = %answer.physical_resource_id, reason = answer.reason.as_deref().unwrap_or(""), body_bytes = body.len(), "answering");
+            self.sender.put(&routing.response_url, body, budget.answer).await.map(|_| ()).inspect_err(|e| {
+                error!(error = %e, "answer undelivered; returning an error so that Lambda retries the event");
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Answer {
+        // The physical ID every FAILED answer carries: the event's own, or on Create a marker
+        // that the rollback's Delete recognises.
+        let failed_id = match (&routing.physical_resource_id, routing.request_type.as_str()) {
+            (Some(id), "Update" | "Delete") if fits(id) => id.clone(),
+            _ => create_failed_marker(&routing.request_id),
+        };
+        let missing = routing.missing_fields();
+        if !missing.is_empty() {
+            let reason = format!(
+                "the event lacks {}; CloudFormation always sends these, so the event was not sent by \
+                 CloudFormation or was altered on the way",
+                missing.join(", ")
+            );
+            return Answer::failed(reason, failed_id);
+        }
+        let request = match parse::<R::Properties>(payload, budget.work) {
+            Ok(request) => request,
+            Err(reason) => return Answer::failed(reason, failed_id),
+        };
+        if let Action::Delete { physical_resource_id } = &request.action {
+            if is_create_failed_marker(physical_resource_id) {
+                info!("Delete of a resource whose Create failed: nothing to remove");
+                return success(Outcome::new(), physical_resource_id.clone());
+            }
+        }
+        let event_id = match &request.action {
+            Action::Create => None,
+            Action::Update {
+                physical_resource_id, ..
+            }
+            | Action::Delete { physical_resource_id } => Some(physical_resource_id.clone()),
+        };
+        let default_id = format!("{}-{}", routing.logical_resource_id, routing.request_id);
+        let is_delete = matches!(request.action, Action::Delete { .. });
+
+        // The handler runs in its own task, so a panic ends that task, not the answer.
+        let resource = Arc::clone(&self.resource);
+        let mut task = tokio::spawn(async move { resource.handle(request).await });
+        match timeout_at(budget.work, &mut task).await {
+            Ok(Ok(Ok(outcome))) => {
+                let chosen = match (is_delete, outcome.physical_resource_id.clone(), event_id) {
+                    // A Delete cannot replace anything: its answer always names what was deleted.
+                    (true, _, Some(event_id)) | (false, None, Some(event_id)) => event_id,
+                    (_, Some(id), _) => id,
+                    (_, None, None) => default_id,
+                };
+                if !fits(&chosen) {
+                    let reason = format!(
+                        "the function chose a PhysicalResourceId of {} bytes, and CloudFormation accepts \
+                         at most {MAX_PHYSICAL_ID_BYTES}; this is a bug in the function",
+                        chosen.len()
+                    );
+                    return Answer::failed(reason, failed_id);
+                }
+                success(outcome, chosen)
+            }
+            Ok(Ok(Err(error))) => Answer::failed(error_chain(&error), failed_id),
+            Ok(Err(join_error)) => {
+                let detail = join_error.try_into_panic().map(panic_message).unwrap_or_default();
+                error!(panic = %detail, "the handler panicked");
+                Answer::failed(
+                    format!(
+                        "the function failed unexpectedly (panic: {detail}); this is a bug in the function, see its log"
+                    ),
+                    failed_id,
+                )
+            }
+            Err(_elapsed) => {
+                task.abort();
+                let reason = format!(
+                    "the work did not finish within the function's time budget of {:.1} s (its timeout \
+                     minus a safety margin) and was abandoned; see the function's log for the step that \
+                     was slow, and raise the function's Timeout if the work needs longer",
+                    budget.work_time.as_secs_f32()
+                );
+                Answer::failed(reason, failed_id)
+            }
+        }
+    }
+}
+
+fn success(outcome: Outcome, physical_resource_id: String) -> Answer {
+    Answer {
+        status: Status::Success,
+        reason: outcome.warning,
+        physical_resource_id,
+        no_echo: outcome.no_echo,
+        data: outcome.data,
+    }
+}
+
+fn fits(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES
+}
+
+/// Types the event: the request variant first, then its properties, with every problem put in
+/// words a person can act on.
+fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> Result<Request<P>, String> {
+    let request: CloudFormationCustomResourceRequest<Value, Value> = serde_json::from_value(payload)
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("unknown variant") {
+                format!("the RequestType is not Create, Update or Delete ({text})")
+            } else {
+                format!("the event is not a CloudFormation custom-resource request: {text}")
+            }
+        })?;
+    let typed = |value: Value, which: &str| -> Result<P, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                which.to_owned()
+            } else {
+                format!("{which}.{path}")
+            };
+            format!("{field} is invalid: {}; fix it in the template", e.into_inner())
+        })
+    };
+    Ok(match request {
+        CloudFormationCustomResourceRequest::Create(r) => Request {
+            properties: typed(r.resource_properties, "ResourceProperties")?,
+            action: Action::Create,
+            stack_id: r.stack_id,
+            request_id: r.request_id,
+            logical_resource_id: r.logical_resource_id,
+            resource_type: r.resource_type,
+            deadline,
+        },
+        CloudFormationCustomResourceRequest::Update(r) => Request {
+            properties: typed(r.resource_properties, "ResourceProperties")?,
+            action: Action::Update {
+                physical_resource_id: r.physical_resource_id,
+                old_properties: typed(r.old_resource_properties, "OldResourceProperties").ok(),
+            },
+            stack_id: r.stack_id,
+            request_id: r.request_id,
+            logical_resource_id: r.logical_resource_id,
+            resource_type: r.resource_type,
+            deadline,
+        },
+        CloudFormationCustomResourceRequest::Delete(r) => Request {
+            properties: typed(r.resource_properties, "ResourceProperties")?,
+            action: Action::Delete {
+                physical_resource_id: r.physical_resource_id,
+            },
+            stack_id: r.stack_id,
+            request_id: r.request_id,
+            logical_resource_id: r.logical_resource_id,
+            resource_type: r.resource_type,
+            deadline,
+        },
+        _ => return Err("the RequestType is not Create, Update or Delete".to_owned()),
+    })
+}
+
+/// The error and its sources, outermost first: "could not log in: connection refused".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast::<String>()
+        .map(|s| *s)
+        .or_else(|payload| payload.downcast::<&'static str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|_| "a non-text panic payload".to_owned())
+}

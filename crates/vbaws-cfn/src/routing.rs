@@ -1,0 +1,200 @@
+//! The fields that decide where and how an answer goes, read before anything else in the event.
+//!
+//! Everything here is lenient on purpose: a field that is missing or of the wrong type becomes an
+//! empty string, so that as long as the event names a ResponseURL it still gets an answer (FAILED,
+//! naming what was wrong) instead of leaving the stack to wait for ServiceTimeout.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::response::{Answer, Status};
+
+/// A pre-signed URL that answers go to. Its query string is a bearer credential (anyone holding
+/// it can answer for the stack), so neither `Debug` nor `Display` ever print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseUrl(Url);
+
+impl ResponseUrl {
+    /// Parses a URL, accepting only `http` and `https` with a host.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let url = Url::parse(raw).map_err(|_| "the ResponseURL is not a valid URL")?;
+        match url.scheme() {
+            "https" | "http" if url.host_str().is_some() => Ok(Self(url)),
+            "https" | "http" => Err("the ResponseURL has no host"),
+            _ => Err("the ResponseURL is neither http nor https"),
+        }
+    }
+
+    /// The full URL, query included: only for sending the answer.
+    pub(crate) fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The host (with a port when one is given), which is safe to log.
+    pub fn host(&self) -> String {
+        match (self.0.host_str(), self.0.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        }
+    }
+}
+
+/// Prints `scheme://host/path?***`: enough to find the bucket and key, never the signature.
+impl fmt::Display for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}{}", self.0.scheme(), self.host(), self.0.path())?;
+        if self.0.query().is_some() {
+            f.write_str("?***")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResponseUrl({self})")
+    }
+}
+
+/// Why an event cannot be answered at all. Logged, never sent anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unroutable {
+    #[error("the event is a JSON {0}, not an object")]
+    NotAnObject(&'static str),
+    #[error("the event has no ResponseURL")]
+    NoResponseUrl,
+    #[error("{0}")]
+    BadResponseUrl(&'static str),
+    #[error("the event's StackId, RequestId and LogicalResourceId leave no room for an answer")]
+    TooLarge,
+}
+
+/// The routing fields of one event.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    pub response_url: ResponseUrl,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    pub physical_resource_id: Option<String>,
+    pub request_type: String,
+}
+
+impl Routing {
+    pub fn from_event(event: &Value) -> Result<Self, Unroutable> {
+        let object = event
+            .as_object()
+            .ok_or_else(|| Unroutable::NotAnObject(json_kind(event)))?;
+        let raw_url = object
+            .get("ResponseURL")
+            .and_then(Value::as_str)
+            .ok_or(Unroutable::NoResponseUrl)?;
+        let routing = Self {
+            response_url: ResponseUrl::parse(raw_url).map_err(Unroutable::BadResponseUrl)?,
+            stack_id: text(object, "StackId"),
+            request_id: text(object, "RequestId"),
+            logical_resource_id: text(object, "LogicalResourceId"),
+            physical_resource_id: object
+                .get("PhysicalResourceId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            request_type: text(object, "RequestType"),
+        };
+        // The three copied fields must fit in a body of 4096 bytes together with a short reason;
+        // CloudFormation never sends more than a few hundred bytes of them, so anything larger is
+        // forged and would make every answer we could build too long.
+        let probe = Answer {
+            status: Status::Failed,
+            reason: Some("x".repeat(64)),
+            physical_resource_id: "x".repeat(64),
+            no_echo: false,
+            data: Default::default(),
+        };
+        if probe.to_json(&routing).len() > crate::response::MAX_BODY_BYTES {
+            return Err(Unroutable::TooLarge);
+        }
+        Ok(routing)
+    }
+
+    /// The routing fields that CloudFormation always sends and that are missing here.
+    pub fn missing_fields(&self) -> Vec<&'static str> {
+        [
+            ("StackId", &self.stack_id),
+            ("RequestId", &self.request_id),
+            ("LogicalResourceId", &self.logical_resource_id),
+            ("RequestType", &self.request_type),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.is_empty())
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+fn text(object: &Map<String, Value>, key: &str) -> String {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The kind of a JSON value, for logging an event without its content.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn display_and_debug_hide_the_signature() {
+        let url = ResponseUrl::parse(
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/abc?X-Amz-Signature=SECRET",
+        )
+        .expect("valid url");
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("s3.amazonaws.com/arn%3Aaws/abc?***"), "{shown}");
+    }
+
+    #[test]
+    fn only_objects_with_a_usable_url_are_routable() {
+        assert_eq!(
+            Routing::from_event(&json!([1])).unwrap_err(),
+            Unroutable::NotAnObject("array")
+        );
+        assert_eq!(
+            Routing::from_event(&json!({})).unwrap_err(),
+            Unroutable::NoResponseUrl
+        );
+        assert!(matches!(
+            Routing::from_event(&json!({"ResponseURL": "ftp://x/y"})),
+            Err(Unroutable::BadResponseUrl(_))
+        ));
+        let huge = json!({"ResponseURL": "http://h/p", "StackId": "s".repeat(5000)});
+        assert_eq!(Routing::from_event(&huge).unwrap_err(), Unroutable::TooLarge);
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let routing =
+            Routing::from_event(&json!({"ResponseURL": "http://h/p", "StackId": 7})).expect("routable");
+        assert_eq!(
+            routing.missing_fields(),
+            ["StackId", "RequestId", "LogicalResourceId", "RequestType"]
+        );
+    }
+}

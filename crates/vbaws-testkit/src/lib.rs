@@ -1,0 +1,19 @@
+//! Local stand-ins for the AWS parts a custom-resource function talks to, so that tests and the
+//! demo drive the real function binaries over the real wire protocols, on 127.0.0.1 only:
+//!
+//! - [`RuntimeApi`]: the Lambda Runtime API, with real deadlines.
+//! - [`ResponseBucket`]: the S3 bucket behind pre-signed ResponseURLs, recording every PUT.
+//! - [`Sandbox`]: a function binary run as one Lambda sandbox.
+//! - [`events`]: CloudFormation's custom-resource events, shaped as CloudFormation sends them.
+//!
+//! The crate also builds `cfn-probe`, a function on the protocol core that misbehaves on request
+//! (sleeps, panics, fails, returns too much), for testing what the core guarantees.
+
+pub mod events;
+mod response_bucket;
+mod runtime_api;
+mod sandbox;
+
+pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
+pub use runtime_api::{Completion, Deadline, RuntimeApi};
+pub use sandbox::Sandbox;
