@@ -84,16 +84,19 @@ impl<R: CustomResource> Shared<R> {
             );
             return Answer::failed(reason, failed_id);
         }
+        // Before the properties are parsed: the Create may have failed precisely because they
+        // do not parse, and its rollback must still succeed.
+        if let ("Delete", Some(id)) = (routing.request_type.as_str(), &routing.physical_resource_id)
+            && is_create_failed_marker(id)
+            && fits(id)
+        {
+            info!("Delete of a resource whose Create failed: nothing to remove");
+            return success(Outcome::new(), id.clone());
+        }
         let request = match parse::<R::Properties>(payload, budget.work) {
             Ok(request) => request,
             Err(reason) => return Answer::failed(reason, failed_id),
         };
-        if let Action::Delete { physical_resource_id } = &request.action {
-            if is_create_failed_marker(physical_resource_id) {
-                info!("Delete of a resource whose Create failed: nothing to remove");
-                return success(Outcome::new(), physical_resource_id.clone());
-            }
-        }
         let event_id = match &request.action {
             Action::Create => None,
             Action::Update {

@@ -173,19 +173,19 @@ mod tests {
     #[test]
     fn only_objects_with_a_usable_url_are_routable() {
         assert_eq!(
-            Routing::from_event(&json!([1])).unwrap_err(),
-            Unroutable::NotAnObject("array")
+            Routing::from_event(&json!([1])).err(),
+            Some(Unroutable::NotAnObject("array"))
         );
         assert_eq!(
-            Routing::from_event(&json!({})).unwrap_err(),
-            Unroutable::NoResponseUrl
+            Routing::from_event(&json!({})).err(),
+            Some(Unroutable::NoResponseUrl)
         );
         assert!(matches!(
             Routing::from_event(&json!({"ResponseURL": "ftp://x/y"})),
             Err(Unroutable::BadResponseUrl(_))
         ));
         let huge = json!({"ResponseURL": "http://h/p", "StackId": "s".repeat(5000)});
-        assert_eq!(Routing::from_event(&huge).unwrap_err(), Unroutable::TooLarge);
+        assert_eq!(Routing::from_event(&huge).err(), Some(Unroutable::TooLarge));
     }
 
     #[test]
