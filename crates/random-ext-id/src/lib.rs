@@ -53,7 +53,7 @@ fn length<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
         .filter(|n| (MIN_LENGTH..=MAX_LENGTH).contains(n))
         .ok_or_else(|| {
             D::Error::custom(format!(
-                "Length must be a whole number from {MIN_LENGTH} to {MAX_LENGTH} (IAM's limits for an \
+                "it must be a whole number from {MIN_LENGTH} to {MAX_LENGTH} (IAM's limits for an \
                  external ID), got {value}"
             ))
         })
@@ -137,7 +137,7 @@ mod tests {
         for bad in ["1", "1225", "abc", "12.5", "-3", ""] {
             let error = parse(serde_json::json!({ "Length": bad })).expect_err(bad);
             assert!(
-                error.contains("Length must be a whole number from 2 to 1224"),
+                error.contains("it must be a whole number from 2 to 1224"),
                 "{bad}: {error}"
             );
             assert!(error.contains(&format!("got \"{bad}\"")), "{bad}: {error}");

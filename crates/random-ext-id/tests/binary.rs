@@ -203,7 +203,7 @@ async fn lengths_outside_iam_limits_fail_with_a_reason_naming_length_and_its_ran
         assert_eq!(answer["Status"], "FAILED", "{bad}");
         let reason = answer["Reason"].as_str().expect("reason");
         assert!(
-            reason.contains("Length must be a whole number from 2 to 1224"),
+            reason.contains("ResourceProperties.Length is invalid: it must be a whole number from 2 to 1224"),
             "{bad}: {reason}"
         );
         assert!(
