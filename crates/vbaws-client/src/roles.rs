@@ -26,7 +26,7 @@ pub enum Deleted {
 
 impl Roles<'_> {
     /// Every registered role, across as many pages as it takes.
-    pub async fn list(&self) -> Result<Vec<AmazonAccount>, Error> {
+    pub async fn list(self) -> Result<Vec<AmazonAccount>, Error> {
         let mut all = Vec::new();
         loop {
             let mut url = self.client.url("accounts/amazon")?;
@@ -47,7 +47,7 @@ impl Roles<'_> {
     }
 
     /// The role with this ID; `None` when there is none.
-    pub async fn get(&self, id: &str) -> Result<Option<AmazonAccount>, Error> {
+    pub async fn get(self, id: &str) -> Result<Option<AmazonAccount>, Error> {
         let url = self.item_url(id, None)?;
         match self
             .client
@@ -74,7 +74,7 @@ impl Roles<'_> {
     }
 
     /// The role whose display name is `name` (the appliance compares names without case).
-    pub async fn find_by_name(&self, name: &str) -> Result<Option<AmazonAccount>, Error> {
+    pub async fn find_by_name(self, name: &str) -> Result<Option<AmazonAccount>, Error> {
         Ok(self
             .list()
             .await?
@@ -83,7 +83,7 @@ impl Roles<'_> {
     }
 
     /// What the appliance thinks of a display name; empty when it is fine.
-    pub async fn validate_name(&self, name: &str) -> Result<Vec<ValidationMessage>, Error> {
+    pub async fn validate_name(self, name: &str) -> Result<Vec<ValidationMessage>, Error> {
         let url = self.client.url("accounts/amazon/validateName")?;
         let body = json!({ "name": name });
         let messages = self
@@ -100,7 +100,7 @@ impl Roles<'_> {
     }
 
     /// Registers a role (201).
-    pub async fn create(&self, spec: &RoleSpec) -> Result<AmazonAccount, Error> {
+    pub async fn create(self, spec: &RoleSpec) -> Result<AmazonAccount, Error> {
         let url = self.client.url("accounts/amazon")?;
         self.client
             .call(
@@ -115,7 +115,7 @@ impl Roles<'_> {
     }
 
     /// Replaces a role's settings (200). The spec must be complete: see [`RoleSpec`].
-    pub async fn update(&self, id: &str, spec: &RoleSpec) -> Result<AmazonAccount, Error> {
+    pub async fn update(self, id: &str, spec: &RoleSpec) -> Result<AmazonAccount, Error> {
         let url = self.item_url(id, None)?;
         self.client
             .call(self.deadline, "update an IAM role", Method::PUT, url, Some(spec))
@@ -124,7 +124,7 @@ impl Roles<'_> {
     }
 
     /// What stands in the way of deleting a role (policies, repositories); empty when nothing.
-    pub async fn validate_delete(&self, id: &str) -> Result<Vec<ValidationMessage>, Error> {
+    pub async fn validate_delete(self, id: &str) -> Result<Vec<ValidationMessage>, Error> {
         let url = self.item_url(id, Some("validateDelete"))?;
         let messages = self
             .client
@@ -141,7 +141,7 @@ impl Roles<'_> {
 
     /// Removes a registration (200 or 204; 404 means it was already gone). The appliance's
     /// built-in default role is never deleted.
-    pub async fn delete(&self, role: &AmazonAccount) -> Result<Deleted, Error> {
+    pub async fn delete(self, role: &AmazonAccount) -> Result<Deleted, Error> {
         if role.is_default() {
             return Err(Error::DefaultRole {
                 name: role.name.clone(),
@@ -165,7 +165,7 @@ impl Roles<'_> {
         }
     }
 
-    fn item_url(&self, id: &str, action: Option<&str>) -> Result<url::Url, Error> {
+    fn item_url(self, id: &str, action: Option<&str>) -> Result<url::Url, Error> {
         let mut url = self.client.url("accounts/amazon")?;
         url.path_segments_mut()
             .map_err(|()| Error::Config("the appliance URL cannot have paths".into()))?

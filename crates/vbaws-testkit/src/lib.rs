@@ -5,15 +5,21 @@
 //! - [`ResponseBucket`]: the S3 bucket behind pre-signed ResponseURLs, recording every PUT.
 //! - [`Sandbox`]: a function binary run as one Lambda sandbox.
 //! - [`events`]: CloudFormation's custom-resource events, shaped as CloudFormation sends them.
+//! - [`SecretsExtension`]: the Parameters and Secrets Lambda Extension's HTTP interface.
+//! - [`Moto`]: moto's server, for the AWS APIs a function calls through the SDK.
 //!
 //! The crate also builds `cfn-probe`, a function on the protocol core that misbehaves on request
 //! (sleeps, panics, fails, returns too much), for testing what the core guarantees.
 
 pub mod events;
+mod extension;
+mod moto;
 mod response_bucket;
 mod runtime_api;
 mod sandbox;
 
+pub use extension::SecretsExtension;
+pub use moto::{Moto, free_port};
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};
 pub use sandbox::Sandbox;

@@ -1,0 +1,214 @@
+//! The appliance user's credentials, from Secrets Manager.
+//!
+//! First through the AWS Parameters and Secrets Lambda Extension on localhost, which caches the
+//! secret inside the sandbox. When no extension answers at all (not deployed with the layer),
+//! through the AWS SDK's GetSecretValue. The SDK is also how a cached, outdated secret is
+//! bypassed after the appliance refused it: the extension would answer from its cache.
+
+use std::{sync::Arc, time::Duration};
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use serde::Deserialize;
+use tokio::{sync::OnceCell, time::Instant};
+use tracing::{info, warn};
+use vbaws_client::{Credentials, Secret};
+
+use crate::Settings;
+
+/// How long a cold sandbox waits for the extension to start listening.
+const EXTENSION_WARM_UP: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the Parameters and Secrets extension answered HTTP {status} for secret {secret_id}: {hint}")]
+    Extension {
+        status: u16,
+        secret_id: String,
+        hint: &'static str,
+    },
+    #[error("Secrets Manager's GetSecretValue failed for secret {secret_id}: {detail}")]
+    Sdk { secret_id: String, detail: String },
+    #[error(
+        "secret {secret_id} {problem}; it must hold JSON like {{\"username\": \"…\", \"password\": \"…\"}}"
+    )]
+    Shape {
+        secret_id: String,
+        problem: &'static str,
+    },
+    #[error("reading secret {secret_id} did not finish within the time budget")]
+    Timeout { secret_id: String },
+}
+
+/// Where credentials come from.
+#[derive(Debug)]
+pub struct CredentialsSource {
+    secret_id: String,
+    extension_url: String,
+    session_token: Option<Secret>,
+    http: reqwest::Client,
+    sdk: OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SecretValue {
+    secret_string: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Pair {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl CredentialsSource {
+    pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
+        // The extension speaks plain HTTP on localhost; the TLS configuration is never used.
+        let tls =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map(|b| {
+                    b.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5));
+        if let Ok(tls) = tls {
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        Ok(Self {
+            secret_id: settings.secret_id.clone(),
+            extension_url: format!("http://localhost:{}/secretsmanager/get", settings.extension_port),
+            session_token: settings.session_token.clone(),
+            http: builder.build()?,
+            sdk: OnceCell::new(),
+        })
+    }
+
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    /// The credentials as the extension has them (possibly cached), or from Secrets Manager
+    /// when no extension runs.
+    pub async fn current(&self, deadline: Instant) -> Result<Credentials, CredentialsError> {
+        match self.read_extension(deadline).await? {
+            Some(text) => self.parse(&text),
+            None => {
+                info!("no Parameters and Secrets extension answered; reading the secret with the AWS SDK");
+                self.fresh(deadline).await
+            }
+        }
+    }
+
+    /// The credentials straight from Secrets Manager, bypassing the extension's cache.
+    pub async fn fresh(&self, deadline: Instant) -> Result<Credentials, CredentialsError> {
+        let sdk = self.sdk.get_or_init(sdk_client).await;
+        let call = sdk.get_secret_value().secret_id(&self.secret_id).send();
+        let output = tokio::time::timeout_at(deadline, call)
+            .await
+            .map_err(|_| CredentialsError::Timeout {
+                secret_id: self.secret_id.clone(),
+            })?
+            .map_err(|e| CredentialsError::Sdk {
+                secret_id: self.secret_id.clone(),
+                detail: DisplayErrorContext(&e).to_string(),
+            })?;
+        let text = output
+            .secret_string()
+            .ok_or_else(|| self.shape("holds no SecretString (binary secrets are not supported)"))?;
+        self.parse(text)
+    }
+
+    /// The SecretString from the extension; `None` when nothing listens on its port.
+    async fn read_extension(&self, deadline: Instant) -> Result<Option<String>, CredentialsError> {
+        let warm_up_ends = Instant::now() + EXTENSION_WARM_UP;
+        loop {
+            let mut request = self
+                .http
+                .get(&self.extension_url)
+                .query(&[("secretId", &self.secret_id)]);
+            if let Some(token) = &self.session_token {
+                request = request.header("X-Aws-Parameters-Secrets-Token", token.expose());
+            }
+            let answer = tokio::time::timeout_at(deadline, request.send())
+                .await
+                .map_err(|_| CredentialsError::Timeout {
+                    secret_id: self.secret_id.clone(),
+                })?;
+            match answer {
+                Ok(response) if response.status().is_success() => {
+                    let body: SecretValue = response
+                        .json()
+                        .await
+                        .map_err(|_| self.shape("could not be read from the extension's answer"))?;
+                    return body.secret_string.map(Some).ok_or_else(|| {
+                        self.shape("holds no SecretString (binary secrets are not supported)")
+                    });
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    return Err(CredentialsError::Extension {
+                        status,
+                        secret_id: self.secret_id.clone(),
+                        hint: extension_hint(status),
+                    });
+                }
+                Err(error) if error.is_connect() && Instant::now() < warm_up_ends.min(deadline) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) if error.is_connect() => return Ok(None),
+                Err(_) => {
+                    warn!("the extension's answer could not be read; reading the secret with the AWS SDK");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<Credentials, CredentialsError> {
+        let pair: Pair = serde_json::from_str(text).map_err(|_| self.shape("is not JSON"))?;
+        let username = pair
+            .username
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| self.shape("has no username"))?;
+        let password = pair
+            .password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| self.shape("has no password"))?;
+        Ok(Credentials::new(username, password))
+    }
+
+    fn shape(&self, problem: &'static str) -> CredentialsError {
+        CredentialsError::Shape {
+            secret_id: self.secret_id.clone(),
+            problem,
+        }
+    }
+}
+
+fn extension_hint(status: u16) -> &'static str {
+    match status {
+        400 => "the secret ID was refused; check SECRET_ID",
+        403 => {
+            "access denied; the function's role needs secretsmanager:GetSecretValue on the secret (and kms:Decrypt when a customer managed key encrypts it)"
+        }
+        404 => "no such secret; check SECRET_ID and that the secret is in this account and Region",
+        _ => "the extension could not read the secret; see its log lines in the function's log group",
+    }
+}
+
+/// The SDK client through the default credential and region chain, on rustls with ring. It
+/// honours `AWS_ENDPOINT_URL`, which is how tests point it at a local stand-in.
+async fn sdk_client() -> aws_sdk_secretsmanager::Client {
+    use aws_smithy_http_client::{Builder, tls};
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await;
+    aws_sdk_secretsmanager::Client::new(&config)
+}

@@ -1,0 +1,229 @@
+//! `Custom::VeeamAwsConfigurator`: registers a member account's IAM role in the Veeam Backup for
+//! AWS appliance, keeps the registration in step with the template, and removes it when the
+//! resource goes.
+//!
+//! - **Create** is create-or-adopt: POST first (one request in the usual case); when the name is
+//!   taken, a registration of the same account and role is adopted (and updated), and one of
+//!   another account or role is a conflict. "Cannot assume role" is retried until the time budget
+//!   ends, because a new IAM role takes a while to propagate.
+//! - **Update** converges: the same role and purpose are updated in place (PUT, same
+//!   PhysicalResourceId); a new role name or purpose is registered anew, with a new
+//!   PhysicalResourceId, and CloudFormation's later Delete removes the old one.
+//! - **Delete** removes the registration when it belongs to the stack's account and nothing uses
+//!   it; otherwise it succeeds with a warning, so that an account leaving the OU is never blocked.
+//!   `OnDelete: Retain` keeps it.
+
+mod credentials;
+mod lifecycle;
+mod properties;
+mod settings;
+
+use std::time::Duration;
+
+use tokio::{sync::Mutex, time::Instant};
+use tracing::{info, warn};
+use vbaws_cfn::{Action, CustomResource, Outcome, Request};
+use vbaws_client::Client;
+
+pub use credentials::{CredentialsError, CredentialsSource};
+pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
+pub use settings::{ConfigError, Settings, VARIABLES};
+
+/// Time kept back from the work's deadline to answer with our own error.
+const OWN_ERROR_TIME: Duration = Duration::from_millis(750);
+
+/// Why a request failed. Each message is the FAILED answer's Reason: it says what is wrong and
+/// where to look.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(
+        "MemberAccountId is {given}, but this stack runs in account {stack}; nothing was changed. Remove MemberAccountId or correct it"
+    )]
+    AccountMismatch { given: String, stack: String },
+    #[error("the StackId {0:?} names no account; the event was not sent by CloudFormation")]
+    NoAccount(String),
+    #[error(
+        "the display name {name:?} is already taken in the appliance by the registration of role {other_role:?} in account {other_account}; \
+         choose another Purpose, or remove that registration in the appliance"
+    )]
+    Conflict {
+        name: String,
+        other_account: String,
+        other_role: String,
+    },
+    #[error(
+        "registration {name:?} ({veeam_id}) belongs to account {owner}, not to this stack's account {account}; nothing was changed"
+    )]
+    NotOwned {
+        name: String,
+        veeam_id: String,
+        owner: String,
+        account: String,
+    },
+    #[error(
+        "the appliance could not assume role {role_arn} before the time budget ran out ({detail}). Check that the role trusts \
+         the appliance's role with this external ID; a new role can take a few minutes to propagate, so retrying the stack \
+         operation later may succeed"
+    )]
+    NotAssumable { role_arn: String, detail: String },
+    #[error(
+        "could not reach the appliance at {url} ({detail}). Likely causes: the appliance's security group does not admit this \
+         function's security group on the API port; the function's subnets have no route to the appliance; the appliance or \
+         its REST service is stopped"
+    )]
+    Unreachable { url: String, detail: String },
+    #[error(
+        "{source}. Check that the password in secret {secret_id} is the appliance user's, and that the user is a Portal Administrator"
+    )]
+    Rejected {
+        secret_id: String,
+        #[source]
+        source: vbaws_client::Error,
+    },
+    #[error(
+        "{0}. Set VEEAM_CERT_SHA256 to the new fingerprint if the appliance's certificate was replaced on purpose"
+    )]
+    Certificate(#[source] vbaws_client::Error),
+    #[error("the appliance refused: {0}")]
+    Appliance(#[source] vbaws_client::Error),
+}
+
+/// The function behind `Custom::VeeamAwsConfigurator`.
+#[derive(Debug)]
+pub struct Configurator {
+    ready: Result<Ready, ConfigError>,
+}
+
+#[derive(Debug)]
+struct Ready {
+    settings: Settings,
+    credentials: CredentialsSource,
+    /// Lives across warm invocations: one login per sandbox while the token is valid.
+    client: Mutex<Option<Client>>,
+}
+
+impl Configurator {
+    /// A configurator for `settings`. A configuration error is kept, not raised: every event is
+    /// then answered FAILED with it, instead of a sandbox that crashes before it can answer.
+    pub fn new(settings: Result<Settings, ConfigError>) -> Self {
+        let ready = settings.and_then(|settings| {
+            let credentials = CredentialsSource::new(&settings)
+                .map_err(|e| ConfigError(format!("cannot build the HTTP client for the extension: {e}")))?;
+            Ok(Ready {
+                settings,
+                credentials,
+                client: Mutex::new(None),
+            })
+        });
+        if let Err(error) = &ready {
+            warn!(%error, "misconfigured: every event will be answered FAILED");
+        }
+        Self { ready }
+    }
+}
+
+impl CustomResource for Configurator {
+    type Properties = Properties;
+    type Error = Error;
+
+    async fn handle(&self, request: Request<Properties>) -> Result<Outcome, Error> {
+        let ready = self.ready.as_ref().map_err(|e| Error::Config(e.clone()))?;
+        let account = request
+            .stack_account()
+            .ok_or_else(|| Error::NoAccount(request.stack_id.clone()))?
+            .to_owned();
+        let props = &request.properties;
+        if let Some(given) = props
+            .member_account_id
+            .as_deref()
+            .filter(|given| *given != account)
+        {
+            return Err(Error::AccountMismatch {
+                given: given.to_owned(),
+                stack: account,
+            });
+        }
+        if let (Action::Delete { .. }, OnDelete::Retain) = (&request.action, props.on_delete) {
+            info!("OnDelete is Retain: the registration stays in the appliance");
+            return Ok(Outcome::new());
+        }
+        // Stop a little before the protocol core would, so that a slow appliance is reported
+        // with its URL and likely causes rather than as a bare timeout.
+        let deadline = request
+            .deadline
+            .checked_sub(OWN_ERROR_TIME)
+            .unwrap_or(request.deadline);
+        let client = ready.logged_in(deadline).await?;
+        let work = lifecycle::Work {
+            client: &client,
+            deadline,
+            account: &account,
+            url: &ready.settings.api_url,
+            secret_id: ready.credentials.secret_id(),
+        };
+        match work.run(&request.action, props).await {
+            // The password changed while the sandbox held a session: read it again, past any
+            // cache, and redo the work once (every action converges, so repeating is safe).
+            Err(Error::Rejected { .. }) => {
+                info!(
+                    "the appliance refused the credentials mid-session; reading the secret again past any cache"
+                );
+                client
+                    .set_credentials(ready.credentials.fresh(deadline).await?)
+                    .await;
+                work.run(&request.action, props).await
+            }
+            other => other,
+        }
+    }
+}
+
+impl Ready {
+    /// The sandbox's client, logged in. After the appliance refuses the credentials, the secret
+    /// is read once more past any cache (it may have been rotated) before giving up.
+    async fn logged_in(&self, deadline: Instant) -> Result<Client, Error> {
+        let mut slot = self.client.lock().await;
+        let client = match slot.as_ref() {
+            Some(client) => client.clone(),
+            None => {
+                let credentials = self.credentials.current(deadline).await?;
+                let mut builder = Client::builder(&self.settings.api_url)
+                    .trust(self.settings.trust.clone())
+                    .credentials(credentials);
+                if let Some(revision) = &self.settings.api_version {
+                    builder = builder.api_version(revision);
+                }
+                let client = builder
+                    .build()
+                    .map_err(|e| Error::Config(ConfigError(e.to_string())))?;
+                *slot = Some(client.clone());
+                client
+            }
+        };
+        drop(slot);
+        match client.until(deadline).login().await {
+            Err(vbaws_client::Error::Authentication { .. }) => {
+                info!("the appliance refused the credentials; reading the secret again past any cache");
+                client
+                    .set_credentials(self.credentials.fresh(deadline).await?)
+                    .await;
+                client
+                    .until(deadline)
+                    .login()
+                    .await
+                    .map_err(|e| self.classify(e))?;
+                Ok(client)
+            }
+            Err(error) => Err(self.classify(error)),
+            Ok(()) => Ok(client),
+        }
+    }
+
+    fn classify(&self, error: vbaws_client::Error) -> Error {
+        lifecycle::classify(error, &self.settings.api_url, self.credentials.secret_id())
+    }
+}

@@ -1,0 +1,260 @@
+//! Create, Update and Delete against the appliance.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{info, warn};
+use vbaws_cfn::{Action, Outcome};
+use vbaws_client::{AmazonAccount, Client, CrossAccountSpec, Deleted, RoleSpec, Roles};
+
+use crate::{Error, Properties, parse_physical_id, physical_id};
+
+/// Waits between "cannot assume role" answers: IAM propagation takes seconds to minutes.
+const FIRST_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
+const LONGEST_PROPAGATION_WAIT: Duration = Duration::from_secs(20);
+
+pub(crate) struct Work<'a> {
+    pub client: &'a Client,
+    pub deadline: Instant,
+    pub account: &'a str,
+    pub url: &'a str,
+    pub secret_id: &'a str,
+}
+
+impl Work<'_> {
+    fn roles(&self) -> Roles<'_> {
+        self.client.until(self.deadline).roles()
+    }
+
+    fn spec(&self, props: &Properties) -> RoleSpec {
+        RoleSpec {
+            name: props.display_name(self.account),
+            description: props.description.clone(),
+            role: CrossAccountSpec {
+                account_id: self.account.to_owned(),
+                role_name: props.role_name.clone(),
+                external_id: Some(props.role_ext_id.clone()),
+            },
+        }
+    }
+
+    fn fail(&self, error: vbaws_client::Error) -> Error {
+        classify(error, self.url, self.secret_id)
+    }
+
+    pub(crate) async fn run(
+        &self,
+        action: &Action<Properties>,
+        props: &Properties,
+    ) -> Result<Outcome, Error> {
+        match action {
+            Action::Create => self.create(props).await,
+            Action::Update {
+                physical_resource_id,
+                old_properties,
+            } => {
+                self.update(props, physical_resource_id, old_properties.as_ref())
+                    .await
+            }
+            Action::Delete { physical_resource_id } => self.delete(props, physical_resource_id).await,
+        }
+    }
+
+    pub(crate) async fn create(&self, props: &Properties) -> Result<Outcome, Error> {
+        let role = self.register(props).await?;
+        Ok(outcome(&role))
+    }
+
+    pub(crate) async fn update(
+        &self,
+        props: &Properties,
+        event_id: &str,
+        old: Option<&Properties>,
+    ) -> Result<Outcome, Error> {
+        if old.map(Properties::identity) != Some(props.identity()) {
+            info!(
+                "role name or purpose changed: registering anew; CloudFormation deletes the old registration afterwards"
+            );
+            return self.create(props).await;
+        }
+        let Some((_, veeam_id)) = parse_physical_id(event_id) else {
+            // Made by something else (an earlier tool): converge by name, keep the ID.
+            let role = self.register(props).await?;
+            return Ok(outcome(&role).physical_id(event_id));
+        };
+        match self.roles().get(veeam_id).await.map_err(|e| self.fail(e))? {
+            Some(role) => {
+                self.check_owner(&role)?;
+                let spec = self.spec(props);
+                let updated = self
+                    .retry_propagation(props, || self.roles().update(&role.id, &spec))
+                    .await?;
+                Ok(outcome(&updated))
+            }
+            None => {
+                info!(
+                    veeam_id,
+                    "the registration is gone from the appliance; registering it again"
+                );
+                self.create(props).await
+            }
+        }
+    }
+
+    pub(crate) async fn delete(&self, props: &Properties, event_id: &str) -> Result<Outcome, Error> {
+        let found = match parse_physical_id(event_id) {
+            Some((_, veeam_id)) => self.roles().get(veeam_id).await,
+            // An ID we never issued (CloudFormation makes one up when a Create is cancelled):
+            // look the registration up by its name.
+            None => self.roles().find_by_name(&props.display_name(self.account)).await,
+        }
+        .map_err(|e| self.fail(e))?;
+        let Some(role) = found else {
+            info!("the registration is not in the appliance: nothing to remove");
+            return Ok(Outcome::new());
+        };
+        if let Err(not_owned) = self.check_owner(&role) {
+            warn!(%not_owned, "refusing to remove a registration of another account");
+            return Ok(Outcome::new().warning(not_owned.to_string()));
+        }
+        if role.is_default() {
+            return Ok(Outcome::new().warning(format!(
+                "{:?} is the appliance's default role and is never removed",
+                role.name
+            )));
+        }
+        let blockers: Vec<String> = self
+            .roles()
+            .validate_delete(&role.id)
+            .await
+            .map_err(|e| self.fail(e))?
+            .into_iter()
+            .filter(|m| m.is_error())
+            .map(|m| m.message)
+            .collect();
+        if !blockers.is_empty() {
+            return Ok(left_in_place(&role, &blockers.join("; ")));
+        }
+        match self.roles().delete(&role).await {
+            Ok(Deleted::Removed) => info!(veeam_id = %role.id, "registration removed"),
+            Ok(Deleted::AlreadyGone) => info!(veeam_id = %role.id, "registration already gone"),
+            Err(vbaws_client::Error::Api(api)) if api.is_in_use() => {
+                return Ok(left_in_place(&role, api.details.as_deref().unwrap_or("in use")));
+            }
+            Err(error) => return Err(self.fail(error)),
+        }
+        Ok(Outcome::new())
+    }
+
+    /// Create-or-adopt. POST first: in the usual case that is the only request. When the name
+    /// is taken, the registration of the same account and role is adopted and updated.
+    async fn register(&self, props: &Properties) -> Result<AmazonAccount, Error> {
+        let spec = self.spec(props);
+        match self.retry_propagation(props, || self.roles().create(&spec)).await {
+            Ok(role) => Ok(role),
+            Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.status == 400 => {
+                let Some(existing) = self
+                    .roles()
+                    .find_by_name(&spec.name)
+                    .await
+                    .map_err(|e| self.fail(e))?
+                else {
+                    return Err(Error::Appliance(vbaws_client::Error::Api(api)));
+                };
+                if !existing.is_cross_account(self.account, &props.role_name) {
+                    let other = existing.cross_account_role.as_ref();
+                    return Err(Error::Conflict {
+                        name: spec.name,
+                        other_account: existing.account_id().unwrap_or("unknown").to_owned(),
+                        other_role: other
+                            .map_or_else(|| "the appliance's own role".to_owned(), |r| r.role_name.clone()),
+                    });
+                }
+                info!(veeam_id = %existing.id, "adopting the registration that already has this name");
+                self.retry_propagation(props, || self.roles().update(&existing.id, &spec))
+                    .await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Runs `attempt` again while the appliance cannot assume the role, until the deadline.
+    async fn retry_propagation<F, Fut>(&self, props: &Properties, attempt: F) -> Result<AmazonAccount, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<AmazonAccount, vbaws_client::Error>>,
+    {
+        let mut wait = FIRST_PROPAGATION_WAIT;
+        loop {
+            match attempt().await {
+                Err(vbaws_client::Error::Api(api)) if api.is_assume_role_failure() => {
+                    // Keep a little time for the answer after the last wait.
+                    if Instant::now() + wait + Duration::from_secs(1) >= self.deadline {
+                        return Err(Error::NotAssumable {
+                            role_arn: format!(
+                                "arn:aws:iam::{}:role/{}",
+                                self.account,
+                                props.role_name.trim_start_matches('/')
+                            ),
+                            detail: api.details.clone().unwrap_or_default(),
+                        });
+                    }
+                    info!(
+                        wait_s = wait.as_secs(),
+                        "the appliance cannot assume the role yet; waiting for IAM to propagate it"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(LONGEST_PROPAGATION_WAIT);
+                }
+                other => return other.map_err(|e| self.fail(e)),
+            }
+        }
+    }
+
+    fn check_owner(&self, role: &AmazonAccount) -> Result<(), Error> {
+        match role.account_id() {
+            Some(owner) if owner == self.account => Ok(()),
+            owner => Err(Error::NotOwned {
+                name: role.name.clone(),
+                veeam_id: role.id.clone(),
+                owner: owner.unwrap_or("unknown").to_owned(),
+                account: self.account.to_owned(),
+            }),
+        }
+    }
+}
+
+fn outcome(role: &AmazonAccount) -> Outcome {
+    Outcome::new()
+        .physical_id(physical_id(&role.name, &role.id))
+        .data("VeeamRoleId", role.id.clone())
+        .data("VeeamRoleName", role.name.clone())
+}
+
+fn left_in_place(role: &AmazonAccount, why: &str) -> Outcome {
+    let text = format!(
+        "registration {:?} was left in the appliance because it is in use ({why}); remove it by hand once no policy or repository uses it",
+        role.name
+    );
+    warn!(veeam_id = %role.id, reason = %text, "not removed");
+    Outcome::new().warning(text)
+}
+
+/// Turns a client error into the function's error, with the advice that fits it.
+pub(crate) fn classify(error: vbaws_client::Error, url: &str, secret_id: &str) -> Error {
+    match error {
+        e if e.is_unreachable() => Error::Unreachable {
+            url: url.to_owned(),
+            detail: e.to_string(),
+        },
+        e @ (vbaws_client::Error::CertificateMismatch { .. }
+        | vbaws_client::Error::UntrustedCertificate { .. }) => Error::Certificate(e),
+        e @ (vbaws_client::Error::Authentication { .. } | vbaws_client::Error::MfaRequired { .. }) => {
+            Error::Rejected {
+                secret_id: secret_id.to_owned(),
+                source: e,
+            }
+        }
+        e => Error::Appliance(e),
+    }
+}

@@ -1,0 +1,264 @@
+//! The function's configuration, read once from its environment.
+//!
+//! Reading is a pure function of a lookup, so tests pass values instead of changing the
+//! process's environment.
+
+use vbaws_client::{Fingerprint, Secret, Trust};
+
+/// The appliance's REST port unless `VEEAM_API_PORT` says otherwise.
+const DEFAULT_API_PORT: u16 = 11005;
+/// Where the Parameters and Secrets Lambda Extension listens by default.
+const DEFAULT_EXTENSION_PORT: u16 = 2773;
+
+/// Everything the function needs to know before its first event.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `https://host:port`
+    pub api_url: String,
+    /// The name or ARN of the secret with the appliance user's credentials.
+    pub secret_id: String,
+    /// `x-api-version` to use as is; `None` to negotiate.
+    pub api_version: Option<String>,
+    pub trust: Trust,
+    pub extension_port: u16,
+    /// Proves to the extension that the caller runs in this Lambda sandbox.
+    pub session_token: Option<Secret>,
+}
+
+/// A setting that is missing or wrong. The message names the variable and what it should hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the function is misconfigured: {0}; fix the function's environment (the Lambdas stack's parameters)"
+)]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let api_url = match (get("VEEAM_API_URL"), get("VEEAM_INSTANCE_IP")) {
+            (Some(url), _) => url,
+            (None, Some(ip)) => {
+                let port = match get("VEEAM_API_PORT") {
+                    None => DEFAULT_API_PORT,
+                    Some(text) => text.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                        ConfigError(format!("VEEAM_API_PORT is {text:?}; it must be a TCP port, 1 to 65535 (the appliance's default is 11005)"))
+                    })?,
+                };
+                let host = if ip.contains(':') && !ip.starts_with('[') {
+                    format!("[{ip}]")
+                } else {
+                    ip
+                };
+                format!("https://{host}:{port}")
+            }
+            (None, None) => {
+                return Err(ConfigError(
+                    "VEEAM_API_URL is not set; it must hold the appliance's REST address, such as https://10.0.1.20:11005 \
+                     (or set VEEAM_INSTANCE_IP, and VEEAM_API_PORT when it is not 11005)"
+                        .into(),
+                ));
+            }
+        };
+        if !api_url.starts_with("https://") {
+            return Err(ConfigError(format!(
+                "VEEAM_API_URL is {api_url:?}; it must start with https:// (the appliance serves its API over HTTPS only), such as https://10.0.1.20:11005"
+            )));
+        }
+        let secret_id = get("SECRET_ID").or_else(|| get("SECRET_NAME")).ok_or_else(|| {
+            ConfigError("SECRET_ID is not set; it must hold the name or ARN of the secret with the appliance user's username and password".into())
+        })?;
+        let insecure = match get("VEEAM_TLS_INSECURE").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                return Err(ConfigError(format!(
+                    "VEEAM_TLS_INSECURE is {v:?}; it must be true or false"
+                )));
+            }
+        };
+        let trust = match (get("VEEAM_CERT_SHA256"), get("VEEAM_CA_CERT"), insecure) {
+            (Some(pin), None, false) => Trust::Pinned(
+                pin.parse::<Fingerprint>()
+                    .map_err(|e| ConfigError(format!("VEEAM_CERT_SHA256 is wrong: {e}")))?,
+            ),
+            (None, Some(pem), false) => {
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(ConfigError(
+                        "VEEAM_CA_CERT must hold PEM text, one or more -----BEGIN CERTIFICATE----- blocks"
+                            .into(),
+                    ));
+                }
+                Trust::CaBundle(pem)
+            }
+            (None, None, true) => Trust::Insecure,
+            (None, None, false) => {
+                return Err(ConfigError(
+                    "no way to check the appliance's identity is set, so its credentials will not be sent: set \
+                     VEEAM_CERT_SHA256 to the SHA-256 fingerprint of the appliance's certificate (read it with: \
+                     openssl s_client -connect <appliance>:11005 </dev/null | openssl x509 -noout -fingerprint -sha256), \
+                     or VEEAM_CA_CERT to the PEM of the CA that signed it, or VEEAM_TLS_INSECURE=true to skip the check"
+                        .into(),
+                ));
+            }
+            _ => {
+                return Err(ConfigError(
+                    "more than one of VEEAM_CERT_SHA256, VEEAM_CA_CERT and VEEAM_TLS_INSECURE=true is set; set exactly one".into(),
+                ));
+            }
+        };
+        let extension_port = match get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") {
+            None => DEFAULT_EXTENSION_PORT,
+            Some(text) => text.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                ConfigError(format!("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is {text:?}; it must be a TCP port, 1 to 65535 (default 2773)"))
+            })?,
+        };
+        Ok(Self {
+            api_url,
+            secret_id,
+            api_version: get("VEEAM_API_VERSION"),
+            trust,
+            extension_port,
+            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+        })
+    }
+}
+
+/// Every environment variable the function reads, for the template consistency check.
+pub const VARIABLES: &[&str] = &[
+    "VEEAM_API_URL",
+    "VEEAM_INSTANCE_IP",
+    "VEEAM_API_PORT",
+    "SECRET_ID",
+    "SECRET_NAME",
+    "VEEAM_API_VERSION",
+    "VEEAM_CERT_SHA256",
+    "VEEAM_CA_CERT",
+    "VEEAM_TLS_INSECURE",
+    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    const PIN: &str =
+        "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+
+    #[test]
+    fn the_legacy_ip_and_port_variables_still_work() {
+        let settings = read(&[
+            ("VEEAM_INSTANCE_IP", "10.0.1.20"),
+            ("SECRET_NAME", "veeam"),
+            ("VEEAM_CERT_SHA256", PIN),
+        ])
+        .expect("valid");
+        assert_eq!(settings.api_url, "https://10.0.1.20:11005");
+        assert_eq!(settings.secret_id, "veeam");
+        assert_eq!(settings.extension_port, 2773);
+        let settings = read(&[
+            ("VEEAM_INSTANCE_IP", "10.0.1.20"),
+            ("VEEAM_API_PORT", "8443"),
+            ("SECRET_ID", "s"),
+            ("VEEAM_TLS_INSECURE", "TRUE"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (settings.api_url.as_str(), settings.trust),
+            ("https://10.0.1.20:8443", Trust::Insecure)
+        );
+    }
+
+    #[test]
+    fn every_problem_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("SECRET_ID", "s"), ("VEEAM_CERT_SHA256", PIN)],
+                "VEEAM_API_URL is not set",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "http://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CERT_SHA256", PIN),
+                ],
+                "must start with https://",
+            ),
+            (
+                &[
+                    ("VEEAM_INSTANCE_IP", "h"),
+                    ("VEEAM_API_PORT", "eleven"),
+                    ("SECRET_ID", "s"),
+                ],
+                "VEEAM_API_PORT is \"eleven\"",
+            ),
+            (
+                &[("VEEAM_API_URL", "https://h:1"), ("VEEAM_CERT_SHA256", PIN)],
+                "SECRET_ID is not set",
+            ),
+            (
+                &[("VEEAM_API_URL", "https://h:1"), ("SECRET_ID", "s")],
+                "openssl s_client -connect",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CERT_SHA256", "zz"),
+                ],
+                "VEEAM_CERT_SHA256 is wrong",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CA_CERT", "nope"),
+                ],
+                "VEEAM_CA_CERT must hold PEM",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_TLS_INSECURE", "yes"),
+                ],
+                "VEEAM_TLS_INSECURE is \"yes\"",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CERT_SHA256", PIN),
+                    ("VEEAM_TLS_INSECURE", "true"),
+                ],
+                "set exactly one",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CERT_SHA256", PIN),
+                    ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "0"),
+                ],
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is \"0\"",
+            ),
+        ];
+        for (env, expected) in cases {
+            let error = read(env).expect_err(expected).to_string();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+    }
+}

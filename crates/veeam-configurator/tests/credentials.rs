@@ -1,0 +1,230 @@
+//! Where the configurator's credentials and trust come from, and what happens when they are wrong.
+
+mod harness;
+
+use harness::{PASSWORD, Rig, SECRET_ID, Setup, USER, props, reason, secret_json};
+use serde_json::json;
+use vbaws_testkit::{Moto, SecretsExtension, free_port};
+
+#[tokio::test]
+async fn a_wrong_fingerprint_sends_no_credentials_and_says_what_to_pin() {
+    let rig = Rig::with(Setup {
+        env: vec![("VEEAM_CERT_SHA256", "00".repeat(32))],
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.contains(&rig.appliance.identity.fingerprint) && text.contains("VEEAM_CERT_SHA256"),
+        "{text}"
+    );
+    assert!(
+        rig.appliance.sim.requests().is_empty(),
+        "nothing reached the appliance"
+    );
+    rig.assert_clean_output();
+}
+
+#[tokio::test]
+async fn secrets_without_json_or_a_password_are_named() {
+    for (secret, expected) in [
+        ("hunter2", "is not JSON"),
+        (r#"{"username":"automation"}"#, "has no password"),
+    ] {
+        let rig = Rig::with(Setup {
+            secret: Some(secret.into()),
+            ..Setup::default()
+        })
+        .await;
+        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+        assert_eq!(answer["Status"], "FAILED");
+        let text = reason(&answer);
+        assert!(
+            text.contains(&format!("secret {SECRET_ID} {expected}")) && text.contains("\"username\""),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"));
+    }
+}
+
+#[tokio::test]
+async fn extension_refusals_name_the_status_and_the_fix() {
+    for (status, expected) in [(403, "secretsmanager:GetSecretValue"), (404, "no such secret")] {
+        let rig = Rig::start().await;
+        rig.extension.answer_with(status);
+        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+        assert_eq!(answer["Status"], "FAILED");
+        let text = reason(&answer);
+        assert!(
+            text.contains(&format!("answered HTTP {status}")) && text.contains(expected),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_extension_is_asked_with_the_session_token() {
+    let rig = Rig::with(Setup {
+        env: vec![("AWS_SESSION_TOKEN", "a-different-token".into())],
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(
+        answer["Status"], "FAILED",
+        "the stand-in refuses a wrong token with 403"
+    );
+    assert!(reason(&answer).contains("answered HTTP 403"), "{answer}");
+}
+
+#[tokio::test]
+async fn missing_configuration_fails_every_event_naming_the_variable() {
+    let rig = Rig::with(Setup {
+        env: vec![("VEEAM_CERT_SHA256", String::new())],
+        ..Setup::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+        assert_eq!(answer["Status"], "FAILED");
+        let text = reason(&answer);
+        assert!(
+            text.contains("VEEAM_CERT_SHA256") && text.contains("openssl s_client"),
+            "{text}"
+        );
+    }
+    assert!(
+        rig.appliance.sim.requests().is_empty(),
+        "no credential was sent without a way to check the appliance"
+    );
+    assert!(rig.extension.requests().is_empty());
+}
+
+async fn moto_with_secret(password: &str) -> Moto {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let moto = Moto::start().await.expect("moto server");
+    use aws_smithy_http_client::{Builder, tls};
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(moto.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+        .create_secret()
+        .name(SECRET_ID)
+        .secret_string(secret_json(password))
+        .send()
+        .await
+        .expect("secret created in moto");
+    moto
+}
+
+fn sdk_env(moto: &Moto) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    ]
+}
+
+#[tokio::test]
+async fn without_an_extension_the_sdk_reads_the_secret() {
+    let moto = moto_with_secret(PASSWORD).await;
+    let mut env = sdk_env(&moto);
+    env.push((
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        free_port().expect("port").to_string(),
+    ));
+    let rig = Rig::with(Setup {
+        env,
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer} {}", rig.sandbox.output());
+    assert!(
+        rig.sandbox
+            .output()
+            .contains("no Parameters and Secrets extension answered")
+    );
+    rig.assert_clean_output();
+}
+
+#[tokio::test]
+async fn a_rotated_password_is_read_again_past_the_extension_cache() {
+    // The appliance and Secrets Manager have the new password; the extension still serves the old.
+    let moto = moto_with_secret("the-rotated-password").await;
+    let rig = Rig::with(Setup {
+        env: sdk_env(&moto),
+        ..Setup::default()
+    })
+    .await;
+    rig.appliance.sim.set_password(USER, "the-rotated-password");
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer} {}", rig.sandbox.output());
+    assert_eq!(rig.appliance.sim.logins(), 1);
+    let statuses: Vec<u16> = rig
+        .appliance
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/token"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [401, 200]);
+    assert!(!rig.sandbox.output().contains("the-rotated-password"));
+
+    // A password that is wrong everywhere fails with a Reason that says where to look.
+    rig.appliance.sim.set_password(USER, "changed-again");
+    rig.appliance.sim.expire_access_tokens();
+    let answer = rig.create(props("VeeamWorkerRole", "worker")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.contains(&format!("password in secret {SECRET_ID}")) && text.contains("Portal Administrator"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_cold_extension_is_waited_for_briefly() {
+    let port = free_port().expect("port");
+    let rig = Rig::with(Setup {
+        env: vec![("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let key = vbaws_testkit::events::request_id();
+    let mut event = rig.resource.create("", &key, props("VeeamEc2Role", "ec2"));
+    event["ResponseURL"] = json!(rig.bucket.url(&key));
+    let invocation = rig.runtime.invoke(
+        &event,
+        vbaws_testkit::Deadline::In(std::time::Duration::from_secs(30)),
+        std::time::Duration::from_secs(5),
+    );
+    // The extension starts listening while the function is already asking for the secret.
+    let late = async {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let extension = SecretsExtension::start_on(port, harness::SESSION_TOKEN)
+            .await
+            .expect("extension");
+        extension.set_secret(SECRET_ID, &secret_json(PASSWORD));
+        extension
+    };
+    let (_, extension) = tokio::join!(invocation, late);
+    let answer = rig
+        .bucket
+        .delivered(&key, std::time::Duration::from_secs(1))
+        .await
+        .expect("answered")
+        .json();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(extension.requests().len(), 1);
+}

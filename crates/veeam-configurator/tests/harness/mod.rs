@@ -1,0 +1,173 @@
+//! A member account's stack, the configurator as a Lambda sandbox, and the appliance: all local.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::{path::Path, time::Duration};
+
+use serde_json::{Value, json};
+use vbaws_sim::{Config, Running, Sim, User};
+use vbaws_testkit::{
+    Completion, Deadline, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox, SecretsExtension,
+    events::{Resource, request_id},
+};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const USER: &str = "automation";
+pub const PASSWORD: &str = "Pa55word-that-must-never-be-logged";
+pub const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjE-session-token-never-logged";
+pub const EXT_ID: &str = "ExternalIdThatMustNeverBeLogged0001";
+pub const SECRET_ID: &str = "veeam/appliance-admin";
+
+/// Every secret a test knows, which no output may contain.
+pub const SECRETS: &[&str] = &[PASSWORD, SESSION_TOKEN, EXT_ID, SIGNATURE];
+
+pub struct Rig {
+    pub runtime: RuntimeApi,
+    pub bucket: ResponseBucket,
+    pub appliance: Running,
+    pub extension: SecretsExtension,
+    pub sandbox: Sandbox,
+    pub resource: Resource,
+}
+
+/// How a rig differs from the usual one.
+#[derive(Default)]
+pub struct Setup {
+    pub config: Option<Config>,
+    /// Environment entries to set (over the usual ones) or, with an empty value, to leave out.
+    pub env: Vec<(&'static str, String)>,
+    pub secret: Option<String>,
+}
+
+pub fn secret_json(password: &str) -> String {
+    json!({"username": USER, "password": password}).to_string()
+}
+
+pub fn props(role: &str, purpose: &str) -> Value {
+    json!({"RoleName": role, "RoleExtId": EXT_ID, "Purpose": purpose, "Description": "Veeam role"})
+}
+
+impl Rig {
+    pub async fn start() -> Self {
+        Self::with(Setup::default()).await
+    }
+
+    pub async fn with(setup: Setup) -> Self {
+        let config = setup.config.unwrap_or_default();
+        let config = Config {
+            users: vec![User::admin(USER, PASSWORD)],
+            ..config
+        };
+        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("simulator");
+        let extension = SecretsExtension::start(SESSION_TOKEN).await.expect("extension");
+        extension.set_secret(SECRET_ID, &setup.secret.unwrap_or_else(|| secret_json(PASSWORD)));
+        let runtime = RuntimeApi::start().await.expect("runtime api");
+        let bucket = ResponseBucket::start().await.expect("bucket");
+
+        let mut env: Vec<(&str, String)> = vec![
+            ("VEEAM_API_URL", appliance.url()),
+            ("SECRET_ID", SECRET_ID.to_owned()),
+            ("VEEAM_CERT_SHA256", appliance.identity.fingerprint.clone()),
+            (
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+                extension.port().to_string(),
+            ),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
+        ];
+        for (key, value) in setup.env {
+            env.retain(|(k, _)| *k != key);
+            if !value.is_empty() {
+                env.push((key, value));
+            }
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let binary = Path::new(env!("CARGO_BIN_EXE_veeam-configurator"));
+        let sandbox = Sandbox::start(binary, &runtime, &env).expect("function starts");
+        let resource =
+            Resource::new("Custom::VeeamAwsConfigurator", "Ec2RoleRegistration").in_account(ACCOUNT);
+        Self {
+            runtime,
+            bucket,
+            appliance,
+            extension,
+            sandbox,
+            resource,
+        }
+    }
+
+    /// Sends an event (its ResponseURL replaced) with a deadline `budget` away, and returns the
+    /// delivered answer.
+    pub async fn send_within(&self, mut event: Value, budget: Duration) -> Value {
+        let key = request_id();
+        event["ResponseURL"] = json!(self.bucket.url(&key));
+        let completion = self
+            .runtime
+            .invoke(&event, Deadline::In(budget), Duration::from_secs(5))
+            .await;
+        assert_eq!(
+            completion,
+            Completion::Response("null".into()),
+            "{}",
+            self.sandbox.output()
+        );
+        let answer = self
+            .bucket
+            .delivered(&key, Duration::from_secs(1))
+            .await
+            .expect("an answer")
+            .json();
+        self.assert_no_secret_in(&answer.to_string());
+        answer
+    }
+
+    pub async fn send(&self, event: Value) -> Value {
+        self.send_within(event, Duration::from_secs(60)).await
+    }
+
+    pub async fn create(&self, props: Value) -> Value {
+        self.send(self.resource.create("", &request_id(), props)).await
+    }
+
+    pub async fn update(&self, physical_id: &Value, props: Value, old: Value) -> Value {
+        self.send(
+            self.resource
+                .update("", &request_id(), physical_id.as_str().expect("id"), props, old),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, physical_id: &Value, props: Value) -> Value {
+        self.send(
+            self.resource
+                .delete("", &request_id(), physical_id.as_str().expect("id"), props),
+        )
+        .await
+    }
+
+    /// The registrations of member roles (the appliance's default role left out).
+    pub fn registrations(&self) -> Vec<vbaws_sim::Role> {
+        self.appliance
+            .sim
+            .roles()
+            .into_iter()
+            .filter(|r| !r.is_default)
+            .collect()
+    }
+
+    pub fn assert_no_secret_in(&self, text: &str) {
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "a secret leaked: {secret:?} in {text}");
+        }
+    }
+
+    /// Asserts that nothing the function printed holds a secret.
+    pub fn assert_clean_output(&self) {
+        self.assert_no_secret_in(&self.sandbox.output());
+    }
+}
+
+pub fn reason(answer: &Value) -> &str {
+    answer["Reason"].as_str().unwrap_or_default()
+}

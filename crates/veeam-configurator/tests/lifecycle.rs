@@ -1,0 +1,374 @@
+//! The configurator's lifecycle: the real binary, the appliance simulator over pinned TLS, the
+//! extension stand-in and the ResponseURL stand-in.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{ACCOUNT, EXT_ID, Rig, Setup, props, reason};
+use serde_json::json;
+use vbaws_sim::{Config, Faults};
+
+#[tokio::test]
+async fn create_registers_the_role_with_its_external_id() {
+    let rig = Rig::start().await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let roles = rig.registrations();
+    assert_eq!(roles.len(), 1);
+    let role = &roles[0];
+    assert_eq!(
+        (
+            role.name.as_str(),
+            role.account_id.as_str(),
+            role.role_name.as_str()
+        ),
+        ("123456789012-ec2", ACCOUNT, "VeeamEc2Role")
+    );
+    assert_eq!(role.external_id.as_deref(), Some(EXT_ID));
+    assert_eq!(role.description.as_deref(), Some("Veeam role"));
+    assert_eq!(answer["Data"]["VeeamRoleId"], role.id.as_str());
+    assert_eq!(answer["Data"]["VeeamRoleName"], "123456789012-ec2");
+    assert_eq!(
+        answer["PhysicalResourceId"],
+        format!("123456789012-ec2@{}", role.id)
+    );
+    rig.assert_clean_output();
+}
+
+#[tokio::test]
+async fn a_duplicate_create_answers_the_same_id_and_leaves_one_role() {
+    let rig = Rig::start().await;
+    let event = rig.resource.create(
+        "",
+        "2f0c6a58-2d3e-4f7a-9b1c-3e4d5f6a7b8c",
+        props("VeeamEc2Role", "ec2"),
+    );
+    let first = rig.send(event.clone()).await;
+    let second = rig.send(event).await;
+    assert_eq!(second["Status"], "SUCCESS", "{second}");
+    assert_eq!(first["PhysicalResourceId"], second["PhysicalResourceId"]);
+    assert_eq!(rig.registrations().len(), 1);
+}
+
+#[tokio::test]
+async fn create_adopts_a_registration_of_the_same_account_and_role() {
+    let rig = Rig::start().await;
+    let id = rig.appliance.sim.add_role(
+        "123456789012-ec2",
+        ACCOUNT,
+        "VeeamEc2Role",
+        Some("an-old-external-id"),
+    );
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"]["VeeamRoleId"], id.as_str());
+    let roles = rig.registrations();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(
+        roles[0].external_id.as_deref(),
+        Some(EXT_ID),
+        "adoption updated the external ID"
+    );
+}
+
+#[tokio::test]
+async fn create_refuses_a_name_taken_by_another_account() {
+    let rig = Rig::start().await;
+    rig.appliance
+        .sim
+        .add_role("123456789012-ec2", "999999999999", "SomeoneElse", None);
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = reason(&answer);
+    assert!(
+        reason.contains("already taken") && reason.contains("999999999999") && reason.contains("SomeoneElse"),
+        "{reason}"
+    );
+    assert!(
+        answer["PhysicalResourceId"]
+            .as_str()
+            .expect("id")
+            .starts_with("vbaws:create-failed:")
+    );
+}
+
+#[tokio::test]
+async fn a_role_not_yet_assumable_is_retried_until_iam_propagates_it() {
+    let rig = Rig::start().await;
+    rig.appliance.sim.set_faults(Faults {
+        assume_failures: 1,
+        ..Faults::default()
+    });
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let posts: Vec<u16> = rig
+        .appliance
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/amazon"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts, [400, 201]);
+
+    rig.appliance.sim.set_faults(Faults {
+        assume_failures: 1000,
+        ..Faults::default()
+    });
+    let answer = rig
+        .send_within(
+            rig.resource
+                .create("", &vbaws_testkit::events::request_id(), props("Other", "rds")),
+            Duration::from_secs(12),
+        )
+        .await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(
+        reason(&answer).contains("could not assume role arn:aws:iam::123456789012:role/Other"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn update_converges_in_place_or_replaces_when_the_identity_changes() {
+    let rig = Rig::start().await;
+    let created = rig.create(props("VeeamEc2Role", "ec2")).await;
+    let id = &created["PhysicalResourceId"];
+
+    let mut rotated = props("VeeamEc2Role", "ec2");
+    rotated["RoleExtId"] = json!("RotatedExternalId0002");
+    rotated["Description"] = json!("rotated");
+    let updated = rig
+        .update(id, rotated.clone(), props("VeeamEc2Role", "ec2"))
+        .await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(
+        &updated["PhysicalResourceId"], id,
+        "same identity, same physical ID"
+    );
+    let role = &rig.registrations()[0];
+    assert_eq!(
+        (role.external_id.as_deref(), role.description.as_deref()),
+        (Some("RotatedExternalId0002"), Some("rotated"))
+    );
+
+    let mut moved = rotated.clone();
+    moved["Purpose"] = json!("ec2-restore");
+    let replaced = rig.update(id, moved.clone(), rotated.clone()).await;
+    assert_eq!(replaced["Status"], "SUCCESS", "{replaced}");
+    assert_ne!(
+        &replaced["PhysicalResourceId"], id,
+        "a new purpose is a replacement"
+    );
+    assert_eq!(
+        rig.registrations().len(),
+        2,
+        "the old one stays until CloudFormation deletes it"
+    );
+
+    let cleanup = rig.delete(id, rotated).await;
+    assert_eq!(cleanup["Status"], "SUCCESS", "{cleanup}");
+    let names: Vec<String> = rig.registrations().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["123456789012-ec2-restore"]);
+}
+
+#[tokio::test]
+async fn delete_removes_and_tolerates_what_is_gone_retained_or_in_use() {
+    let rig = Rig::start().await;
+    let created = rig.create(props("VeeamEc2Role", "ec2")).await;
+    let id = &created["PhysicalResourceId"];
+
+    let mut retain = props("VeeamEc2Role", "ec2");
+    retain["OnDelete"] = json!("Retain");
+    let before = rig.appliance.sim.requests().len();
+    assert_eq!(rig.delete(id, retain).await["Status"], "SUCCESS");
+    assert_eq!(rig.appliance.sim.requests().len(), before, "Retain makes no call");
+    assert_eq!(rig.registrations().len(), 1);
+
+    rig.appliance
+        .sim
+        .mark_in_use(&rig.registrations()[0].id, "policy 'nightly-ec2'");
+    let blocked = rig.delete(id, props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(
+        blocked["Status"], "SUCCESS",
+        "an account leaving the OU is never blocked"
+    );
+    assert!(
+        reason(&blocked).contains("left in the appliance") && reason(&blocked).contains("nightly-ec2"),
+        "{blocked}"
+    );
+    assert_eq!(rig.registrations().len(), 1);
+
+    let other = rig.create(props("VeeamWorkerRole", "worker")).await;
+    let removed = rig
+        .delete(&other["PhysicalResourceId"], props("VeeamWorkerRole", "worker"))
+        .await;
+    assert_eq!(
+        (removed["Status"].as_str(), removed.get("Reason")),
+        (Some("SUCCESS"), None)
+    );
+    assert_eq!(rig.registrations().len(), 1);
+    let again = rig
+        .delete(&other["PhysicalResourceId"], props("VeeamWorkerRole", "worker"))
+        .await;
+    assert_eq!(again["Status"], "SUCCESS", "not found is success");
+
+    let before = rig.appliance.sim.requests().len();
+    let marker = json!("vbaws:create-failed:5c2b6d0e");
+    assert_eq!(
+        rig.delete(&marker, props("VeeamEc2Role", "ec2")).await["Status"],
+        "SUCCESS"
+    );
+    assert_eq!(
+        rig.appliance.sim.requests().len(),
+        before,
+        "a failed Create's marker needs no call"
+    );
+}
+
+#[tokio::test]
+async fn a_delete_with_an_id_never_issued_finds_the_registration_by_name() {
+    let rig = Rig::start().await;
+    rig.create(props("VeeamEc2Role", "ec2")).await;
+    let generated = json!("StackSet-veeam-roles-Ec2RoleRegistration-1A2B3C4D5E6F");
+    assert_eq!(
+        rig.delete(&generated, props("VeeamEc2Role", "ec2")).await["Status"],
+        "SUCCESS"
+    );
+    assert!(rig.registrations().is_empty());
+}
+
+#[tokio::test]
+async fn warm_invocations_share_one_login_and_survive_a_401() {
+    let rig = Rig::start().await;
+    for purpose in ["ec2", "worker", "rds"] {
+        assert_eq!(
+            rig.create(props(&format!("Role-{purpose}"), purpose)).await["Status"],
+            "SUCCESS"
+        );
+    }
+    assert_eq!(rig.appliance.sim.logins(), 1);
+    assert_eq!(
+        rig.extension.requests().len(),
+        1,
+        "the secret is read once per sandbox"
+    );
+
+    rig.appliance.sim.expire_access_tokens();
+    assert_eq!(rig.create(props("Role-efs", "efs")).await["Status"], "SUCCESS");
+    assert_eq!(rig.appliance.sim.logins(), 2);
+    assert_eq!(rig.registrations().len(), 4);
+    rig.assert_clean_output();
+}
+
+#[tokio::test]
+async fn a_member_account_id_that_does_not_match_touches_nothing() {
+    let rig = Rig::start().await;
+    let mut wrong = props("VeeamEc2Role", "ec2");
+    wrong["MemberAccountId"] = json!("210987654321");
+    let answer = rig.create(wrong).await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(
+        reason(&answer)
+            .contains("MemberAccountId is 210987654321, but this stack runs in account 123456789012"),
+        "{answer}"
+    );
+    assert!(rig.appliance.sim.requests().is_empty());
+
+    let mut right = props("VeeamEc2Role", "ec2");
+    right["MemberAccountId"] = json!(ACCOUNT);
+    assert_eq!(rig.create(right).await["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn an_appliance_that_does_not_answer_fails_in_time_naming_the_url() {
+    let closed = format!("https://127.0.0.1:{}", vbaws_testkit::free_port().expect("port"));
+    let rig = Rig::with(Setup {
+        env: vec![("VEEAM_API_URL", closed.clone())],
+        ..Setup::default()
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let answer = rig
+        .send_within(
+            rig.resource.create("", "r-1", props("VeeamEc2Role", "ec2")),
+            Duration::from_secs(12),
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.contains(&closed) && text.contains("security group") && text.contains("route"),
+        "{text}"
+    );
+
+    let rig = Rig::with(Setup {
+        config: None,
+        ..Setup::default()
+    })
+    .await;
+    rig.appliance.sim.set_faults(Faults {
+        hangs: 1000,
+        ..Faults::default()
+    });
+    let answer = rig
+        .send_within(
+            rig.resource.create("", "r-2", props("VeeamEc2Role", "ec2")),
+            Duration::from_secs(12),
+        )
+        .await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(
+        reason(&answer).contains("could not reach the appliance"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn the_negotiated_revision_is_used_unless_one_is_configured() {
+    let config = Config {
+        accepted_versions: vec!["1.5-rev0".into(), "1.6-rev0".into()],
+        ..Config::default()
+    };
+    let rig = Rig::with(Setup {
+        config: Some(config.clone()),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        rig.create(props("VeeamEc2Role", "ec2")).await["Status"],
+        "SUCCESS"
+    );
+    let post = rig
+        .appliance
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/amazon"))
+        .expect("post");
+    assert_eq!(post.revision.as_deref(), Some("1.6-rev0"));
+
+    let rig = Rig::with(Setup {
+        config: Some(config),
+        env: vec![("VEEAM_API_VERSION", "1.5-rev0".into())],
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        rig.create(props("VeeamEc2Role", "ec2")).await["Status"],
+        "SUCCESS"
+    );
+    assert!(
+        rig.appliance
+            .sim
+            .requests()
+            .iter()
+            .all(|r| r.revision.as_deref() == Some("1.5-rev0"))
+    );
+}
