@@ -23,7 +23,12 @@ impl Rig {
         let runtime = RuntimeApi::start().await.expect("runtime api");
         let bucket = ResponseBucket::start().await.expect("bucket");
         let binary = Path::new(env!("CARGO_BIN_EXE_random-ext-id"));
-        let sandbox = Sandbox::start(binary, &runtime, &[]).expect("function starts");
+        let sandbox = Sandbox::start(
+            binary,
+            &runtime,
+            &[("RESPONSE_URL_ALLOWED_HOSTS", &bucket.host())],
+        )
+        .expect("function starts");
         Self {
             runtime,
             bucket,

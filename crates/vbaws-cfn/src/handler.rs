@@ -32,7 +32,7 @@ impl<R: CustomResource> Shared<R> {
     pub(crate) async fn invoke(&self, event: LambdaEvent<Value>) -> Result<(), Error> {
         let started = Instant::now();
         let LambdaEvent { payload, context } = event;
-        let routing = match Routing::from_event(&payload) {
+        let routing = match Routing::from_event(&payload, &self.config.response_urls) {
             Ok(routing) => routing,
             Err(why) => {
                 let keys: Vec<&str> = payload

@@ -17,11 +17,14 @@
 //! - A failed Create answers a marker ID, and the Delete of a marker succeeds without calling the
 //!   handler. Update and Delete keep the event's ID unless the handler names a replacement.
 //! - An event that is not a JSON object, or has no usable ResponseURL, is logged without its
-//!   content and skipped; the process goes on with the next event.
+//!   content and skipped; the process goes on with the next event. A ResponseURL that is not an
+//!   S3 endpoint of an AWS partition (or a host allowed by configuration) is not usable: answering
+//!   it would let anyone who may invoke the function send requests into its network.
 //!
 //! What this crate does not do: talk to anything but the ResponseURL, or decide what a resource
 //! is. It has no AWS SDK dependency.
 
+mod allow;
 mod budget;
 mod error;
 mod handler;
@@ -37,6 +40,7 @@ use std::{sync::Arc, time::Duration};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
+pub use allow::ResponseUrlPolicy;
 pub use error::Error;
 pub use physical_id::is_create_failed_marker;
 pub use request::{Action, CustomResource, Outcome, Request};
@@ -53,6 +57,8 @@ pub struct Config {
     pub fallback_budget: Duration,
     /// The longest one PUT attempt may take.
     pub put_attempt_timeout: Duration,
+    /// Where answers may go.
+    pub response_urls: ResponseUrlPolicy,
 }
 
 impl Default for Config {
@@ -61,6 +67,19 @@ impl Default for Config {
             safety_margin: Duration::from_secs(5),
             fallback_budget: Duration::from_secs(60),
             put_attempt_timeout: Duration::from_secs(5),
+            response_urls: ResponseUrlPolicy::s3_only(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults, with the hosts in `RESPONSE_URL_ALLOWED_HOSTS` (comma-separated `host` or
+    /// `host:port`) allowed besides S3, for local runs and tests.
+    pub fn from_env() -> Self {
+        let hosts = std::env::var("RESPONSE_URL_ALLOWED_HOSTS").unwrap_or_default();
+        Self {
+            response_urls: ResponseUrlPolicy::with_hosts(&hosts),
+            ..Self::default()
         }
     }
 }

@@ -144,13 +144,16 @@ mod tests {
     use serde_json::{Value, json};
 
     fn routing() -> Routing {
-        Routing::from_event(&json!({
-            "ResponseURL": "https://bucket.s3.amazonaws.com/key?sig=1",
-            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/guid",
-            "RequestId": "8d8ffbe2-5d4e-4f25-8bd1-6ef6a1b5d6c1",
-            "LogicalResourceId": "ExtId",
-            "RequestType": "Create",
-        }))
+        Routing::from_event(
+            &json!({
+                "ResponseURL": "https://bucket.s3.amazonaws.com/key?sig=1",
+                "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/guid",
+                "RequestId": "8d8ffbe2-5d4e-4f25-8bd1-6ef6a1b5d6c1",
+                "LogicalResourceId": "ExtId",
+                "RequestType": "Create",
+            }),
+            &crate::ResponseUrlPolicy::s3_only(),
+        )
         .expect("routable")
     }
 

@@ -9,7 +9,10 @@ use std::fmt;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::response::{Answer, Status};
+use crate::{
+    ResponseUrlPolicy,
+    response::{Answer, Status},
+};
 
 /// A pre-signed URL that answers go to. Its query string is a bearer credential (anyone holding
 /// it can answer for the stack), so neither `Debug` nor `Display` ever print it.
@@ -70,6 +73,11 @@ pub enum Unroutable {
     BadResponseUrl(&'static str),
     #[error("the event's StackId, RequestId and LogicalResourceId leave no room for an answer")]
     TooLarge,
+    /// The URL is not one the function may answer to (see [`crate::ResponseUrlPolicy`]).
+    #[error(
+        "{why} (host {host}); no answer is sent. Add the host to RESPONSE_URL_ALLOWED_HOSTS only for local tests"
+    )]
+    Refused { host: String, why: &'static str },
 }
 
 /// The routing fields of one event.
@@ -84,7 +92,7 @@ pub struct Routing {
 }
 
 impl Routing {
-    pub fn from_event(event: &Value) -> Result<Self, Unroutable> {
+    pub fn from_event(event: &Value, policy: &ResponseUrlPolicy) -> Result<Self, Unroutable> {
         let object = event
             .as_object()
             .ok_or_else(|| Unroutable::NotAnObject(json_kind(event)))?;
@@ -92,8 +100,15 @@ impl Routing {
             .get("ResponseURL")
             .and_then(Value::as_str)
             .ok_or(Unroutable::NoResponseUrl)?;
+        let response_url = ResponseUrl::parse(raw_url).map_err(Unroutable::BadResponseUrl)?;
+        if let Some(why) = policy.refusal(response_url.as_url()) {
+            return Err(Unroutable::Refused {
+                host: response_url.host(),
+                why,
+            });
+        }
         let routing = Self {
-            response_url: ResponseUrl::parse(raw_url).map_err(Unroutable::BadResponseUrl)?,
+            response_url,
             stack_id: text(object, "StackId"),
             request_id: text(object, "RequestId"),
             logical_resource_id: text(object, "LogicalResourceId"),
@@ -159,6 +174,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn open() -> ResponseUrlPolicy {
+        ResponseUrlPolicy::with_hosts("h,bucket.s3.amazonaws.com")
+    }
+
     #[test]
     fn display_and_debug_hide_the_signature() {
         let url = ResponseUrl::parse(
@@ -173,25 +192,39 @@ mod tests {
     #[test]
     fn only_objects_with_a_usable_url_are_routable() {
         assert_eq!(
-            Routing::from_event(&json!([1])).err(),
+            Routing::from_event(&json!([1]), &open()).err(),
             Some(Unroutable::NotAnObject("array"))
         );
         assert_eq!(
-            Routing::from_event(&json!({})).err(),
+            Routing::from_event(&json!({}), &open()).err(),
             Some(Unroutable::NoResponseUrl)
         );
         assert!(matches!(
-            Routing::from_event(&json!({"ResponseURL": "ftp://x/y"})),
+            Routing::from_event(&json!({"ResponseURL": "ftp://x/y"}), &open()),
             Err(Unroutable::BadResponseUrl(_))
         ));
         let huge = json!({"ResponseURL": "http://h/p", "StackId": "s".repeat(5000)});
-        assert_eq!(Routing::from_event(&huge).err(), Some(Unroutable::TooLarge));
+        assert_eq!(
+            Routing::from_event(&huge, &open()).err(),
+            Some(Unroutable::TooLarge)
+        );
+    }
+
+    #[test]
+    fn urls_outside_the_policy_are_refused_naming_only_the_host() {
+        let forged = json!({"ResponseURL": "https://10.0.1.20:11005/api/v1/token?secret=1", "StackId": "s"});
+        let refused = Routing::from_event(&forged, &ResponseUrlPolicy::s3_only()).expect_err("refused");
+        assert!(
+            matches!(&refused, Unroutable::Refused { host, .. } if host == "10.0.1.20:11005"),
+            "{refused}"
+        );
+        assert!(!refused.to_string().contains("secret"), "{refused}");
     }
 
     #[test]
     fn missing_fields_are_named() {
-        let routing =
-            Routing::from_event(&json!({"ResponseURL": "http://h/p", "StackId": 7})).expect("routable");
+        let routing = Routing::from_event(&json!({"ResponseURL": "http://h/p", "StackId": 7}), &open())
+            .expect("routable");
         assert_eq!(
             routing.missing_fields(),
             ["StackId", "RequestId", "LogicalResourceId", "RequestType"]

@@ -23,8 +23,14 @@ impl Rig {
     async fn start(env: &[(&str, &str)]) -> Self {
         let runtime = RuntimeApi::start().await.expect("runtime api");
         let bucket = ResponseBucket::start().await.expect("bucket");
+        let allowed = bucket.host();
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .copied()
+            .chain([("RESPONSE_URL_ALLOWED_HOSTS", allowed.as_str())])
+            .collect();
         let sandbox =
-            Sandbox::start(Path::new(env!("CARGO_BIN_EXE_cfn-probe")), &runtime, env).expect("probe starts");
+            Sandbox::start(Path::new(env!("CARGO_BIN_EXE_cfn-probe")), &runtime, &env).expect("probe starts");
         Self {
             runtime,
             bucket,
@@ -439,4 +445,36 @@ async fn logs_are_structured_json_on_request_and_never_show_the_signature() {
             .expect("stack id")
             .contains(":stack/")
     );
+}
+
+#[tokio::test]
+async fn a_response_url_outside_the_allow_list_gets_no_put() {
+    let rig = Rig::start(&[]).await;
+    let elsewhere = ResponseBucket::start()
+        .await
+        .expect("a second server, not allowed");
+    let key = request_id();
+    let forged = rig.resource.create(&elsewhere.url(&key), &key, json!({}));
+    let completion = rig
+        .runtime
+        .invoke(&forged, Deadline::In(Duration::from_secs(30)), PATIENCE)
+        .await;
+    assert_eq!(completion, Completion::Response("null".into()));
+    assert!(
+        elsewhere.all_puts().is_empty(),
+        "the forged URL received a request"
+    );
+    let output = rig.output();
+    assert!(
+        output.contains("no answer is sent") && output.contains(&elsewhere.host()),
+        "{output}"
+    );
+    assert!(
+        !output.contains(SIGNATURE) && !output.contains("cloudformation-custom-resource-response"),
+        "only the host is logged: {output}"
+    );
+
+    // The allowed bucket still gets its answers.
+    let (_, _, put) = rig.create(json!({})).await;
+    assert_eq!(answered(put)["Status"], "SUCCESS");
 }

@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The appliance and IAM propagation can be slow, so the answer keeps a wider margin.
     let config = vbaws_cfn::Config {
         safety_margin: Duration::from_secs(8),
-        ..vbaws_cfn::Config::default()
+        ..vbaws_cfn::Config::from_env()
     };
     vbaws_cfn::run(configurator, config).await
 }

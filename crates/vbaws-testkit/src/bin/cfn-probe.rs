@@ -65,7 +65,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config {
         safety_margin: duration_env("PROBE_SAFETY_MARGIN_MS", 2000),
         fallback_budget: duration_env("PROBE_FALLBACK_BUDGET_MS", 10_000),
-        ..Config::default()
+        ..Config::from_env()
     };
     vbaws_cfn::run(Probe, config).await
 }

@@ -106,7 +106,11 @@ async fn main() -> ExitCode {
 async fn run(binary: PathBuf) -> std::io::Result<Vec<String>> {
     let runtime = RuntimeApi::start().await?;
     let bucket = ResponseBucket::start().await?;
-    let sandbox = Sandbox::start(&binary, &runtime, &[])?;
+    let sandbox = Sandbox::start(
+        &binary,
+        &runtime,
+        &[("RESPONSE_URL_ALLOWED_HOSTS", &bucket.host())],
+    )?;
     let mut demo = Demo {
         runtime,
         bucket,

@@ -75,6 +75,7 @@ impl Rig {
                 extension.port().to_string(),
             ),
             ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
+            ("RESPONSE_URL_ALLOWED_HOSTS", bucket.host()),
         ];
         for (key, value) in setup.env {
             env.retain(|(k, _)| *k != key);
