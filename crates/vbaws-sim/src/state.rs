@@ -145,6 +145,8 @@ pub(crate) struct State {
     pub log: Vec<LoggedRequest>,
     access: HashMap<String, Session>,
     refresh: HashMap<String, Session>,
+    /// Every token ever issued, so tests can look for them where they must not be.
+    issued: Vec<String>,
     logins: u64,
 }
 
@@ -220,6 +222,7 @@ impl Sim {
             log: Vec::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
+            issued: Vec::new(),
             logins: 0,
         })))
     }
@@ -241,6 +244,11 @@ impl Sim {
     /// Password logins so far.
     pub fn logins(&self) -> u64 {
         self.lock().logins
+    }
+
+    /// Every access, refresh and MFA token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.lock().issued.clone()
     }
 
     /// Every registered role, the default one included.
@@ -317,8 +325,10 @@ impl State {
         };
         self.logins += 1;
         if user.mfa {
+            let mfa_token = new_id();
+            self.issued.push(mfa_token.clone());
             return Ok(
-                json!({"mfa_enabled": true, "mfa_token": new_id(), "access_token": null, "username": user.name}),
+                json!({"mfa_enabled": true, "mfa_token": mfa_token, "access_token": null, "username": user.name}),
             );
         }
         Ok(self.issue(&user))
@@ -342,6 +352,7 @@ impl State {
 
     fn issue(&mut self, user: &User) -> Value {
         let (access, refresh) = (new_id(), new_id());
+        self.issued.extend([access.clone(), refresh.clone()]);
         let now = Instant::now();
         let ttl = self.config.access_token_ttl;
         self.access.insert(

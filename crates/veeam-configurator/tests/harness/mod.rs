@@ -76,6 +76,8 @@ impl Rig {
             ),
             ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
             ("RESPONSE_URL_ALLOWED_HOSTS", bucket.host()),
+            // Debug lines too are searched for secrets.
+            ("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()),
         ];
         for (key, value) in setup.env {
             env.retain(|(k, _)| *k != key);
@@ -163,9 +165,26 @@ impl Rig {
         }
     }
 
-    /// Asserts that nothing the function printed holds a secret.
+    /// Asserts that nothing the function printed holds a secret, nor a token the appliance
+    /// issued.
     pub fn assert_clean_output(&self) {
-        self.assert_no_secret_in(&self.sandbox.output());
+        let output = self.sandbox.output();
+        self.assert_no_secret_in(&output);
+        for token in self.appliance.sim.issued_tokens() {
+            assert!(
+                !output.contains(&token),
+                "an appliance token leaked: {token} in {output}"
+            );
+        }
+    }
+}
+
+/// Every scenario ends with the sweep: whatever a test did, no secret may be in the output.
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_clean_output();
+        }
     }
 }
 
