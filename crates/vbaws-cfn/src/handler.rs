@@ -68,7 +68,7 @@ impl<R: CustomResource> Shared<R> {
         .await
     }
 
-    async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Answer {
+    pub(crate) async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Answer {
         // The physical ID every FAILED answer carries: the event's own, or on Create a marker
         // that the rollback's Delete recognises.
         let failed_id = match (&routing.physical_resource_id, routing.request_type.as_str()) {

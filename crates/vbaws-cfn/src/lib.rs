@@ -35,6 +35,9 @@ mod response;
 mod routing;
 mod sender;
 
+#[cfg(test)]
+mod proptests;
+
 use std::{sync::Arc, time::Duration};
 
 use lambda_runtime::{LambdaEvent, service_fn};
