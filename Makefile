@@ -33,7 +33,7 @@ lint: ## rustfmt and clippy, warnings as errors
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 .PHONY: test
-test: lint ## Every check and test
+test: lint tools ## Every check and test
 	cargo test --workspace --locked
 	$(MAKE) --no-print-directory package-check
 
@@ -55,6 +55,12 @@ package-check: package
 demo: ## Run the functions end to end locally and show their answers
 	cargo build --quiet --locked -p random-ext-id -p vbaws-testkit
 	target/debug/vbaws-demo target/debug/random-ext-id
+
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: ## Fuzz the event parser with cargo-fuzz for FUZZ_SECONDS (default 60)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cargo fuzz run --sanitizer none --fuzz-dir fuzz event_parser -- -max_total_time=$(FUZZ_SECONDS)
 
 .PHONY: clean
 clean: ## Remove build output

@@ -12,7 +12,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::{
     Action, Config, CustomResource, Error, Outcome, Request,
     budget::Budget,
-    physical_id::{create_failed_marker, is_create_failed_marker},
+    physical_id::is_create_failed_marker,
     response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
     routing::{Routing, json_kind},
     sender::Sender,
@@ -71,10 +71,7 @@ impl<R: CustomResource> Shared<R> {
     pub(crate) async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Answer {
         // The physical ID every FAILED answer carries: the event's own, or on Create a marker
         // that the rollback's Delete recognises.
-        let failed_id = match (&routing.physical_resource_id, routing.request_type.as_str()) {
-            (Some(id), "Update" | "Delete") if fits(id) => id.clone(),
-            _ => create_failed_marker(&routing.request_id),
-        };
+        let failed_id = routing.failed_id.clone();
         let missing = routing.missing_fields();
         if !missing.is_empty() {
             let reason = format!(
@@ -169,7 +166,7 @@ fn fits(id: &str) -> bool {
 
 /// Types the event: the request variant first, then its properties, with every problem put in
 /// words a person can act on.
-fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> Result<Request<P>, String> {
+pub(crate) fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> Result<Request<P>, String> {
     let request: CloudFormationCustomResourceRequest<Value, Value> = serde_json::from_value(payload)
         .map_err(|e| {
             let text = e.to_string();

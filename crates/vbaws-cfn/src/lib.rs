@@ -38,6 +38,9 @@ mod sender;
 #[cfg(test)]
 mod proptests;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
 use std::{sync::Arc, time::Duration};
 
 use lambda_runtime::{LambdaEvent, service_fn};

@@ -7,8 +7,16 @@
 
 const CREATE_FAILED_PREFIX: &str = "vbaws:create-failed:";
 
+/// CloudFormation's RequestIds are UUIDs; a longer one (only a forged event has one) is cut so
+/// that the marker stays a valid PhysicalResourceId.
+const LONGEST_REQUEST_ID: usize = 512;
+
 pub(crate) fn create_failed_marker(request_id: &str) -> String {
-    format!("{CREATE_FAILED_PREFIX}{request_id}")
+    let mut end = request_id.len().min(LONGEST_REQUEST_ID);
+    while !request_id.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{CREATE_FAILED_PREFIX}{}", &request_id[..end])
 }
 
 /// True for the marker of a failed Create.
@@ -26,5 +34,13 @@ mod tests {
         assert_eq!(marker, create_failed_marker("5c2b6d0e"));
         assert!(is_create_failed_marker(&marker));
         assert!(!is_create_failed_marker("rxid1-00ff"));
+    }
+
+    #[test]
+    fn a_marker_stays_a_valid_physical_id_whatever_the_request_id() {
+        for request_id in ["", "é".repeat(700).as_str(), "x".repeat(3000).as_str()] {
+            let marker = create_failed_marker(request_id);
+            assert!(marker.len() <= crate::MAX_PHYSICAL_ID_BYTES && is_create_failed_marker(&marker));
+        }
     }
 }

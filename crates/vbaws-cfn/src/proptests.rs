@@ -76,7 +76,7 @@ fn any_event() -> impl Strategy<Value = Value> {
             .prop_map(|data| json!({ "Data": data })),
         ".{0,1500}".prop_map(|id| json!({ "Id": id })),
     ];
-    (request_type, ".{0,300}", ".{0,100}", ".{0,300}", prop::option::of(".{0,1500}"), properties, any_json()).prop_map(
+    (request_type, ".{0,300}", ".{0,1500}", ".{0,300}", prop::option::of(".{0,1500}"), properties, any_json()).prop_map(
         |(request_type, stack_id, request_id, logical_id, physical_id, properties, extra)| {
             let mut event = Map::new();
             event.insert("RequestType".into(), json!(request_type));

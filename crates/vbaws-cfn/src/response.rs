@@ -111,14 +111,34 @@ impl Answer {
                 return (self, body);
             }
         }
+        let body = self.fit_reason(routing);
+        if body.len() <= MAX_BODY_BYTES {
+            return (self, body);
+        }
+        // Only a PhysicalResourceId that grows long once JSON-escaped gets here. The routing
+        // checked that a FAILED answer with `failed_id` always fits.
+        let mut fallback = Self::failed(
+            "the answer would be longer than CloudFormation's 4096 bytes because of the \
+             PhysicalResourceId the function chose; this is a bug in the function",
+            routing.failed_id.clone(),
+        );
+        let body = fallback.fit_reason(routing);
+        (fallback, body)
+    }
+
+    /// Cuts the Reason, keeping its head, until the body fits (if it can).
+    fn fit_reason(&mut self, routing: &Routing) -> Vec<u8> {
+        let body = self.to_json(routing);
+        if body.len() <= MAX_BODY_BYTES {
+            return body;
+        }
         let reason = self.reason.take().unwrap_or_default();
         let cut = longest_fitting_prefix(&reason, |prefix| {
             let candidate = format!("{prefix}{TRUNCATED}");
             self.to_json_with_reason(routing, Some(&candidate)).len() <= MAX_BODY_BYTES
         });
         self.reason = Some(format!("{}{TRUNCATED}", &reason[..cut]));
-        let body = self.to_json(routing);
-        (self, body)
+        self.to_json(routing)
     }
 }
 

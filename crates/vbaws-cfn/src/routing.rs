@@ -11,7 +11,8 @@ use url::Url;
 
 use crate::{
     ResponseUrlPolicy,
-    response::{Answer, Status},
+    physical_id::create_failed_marker,
+    response::{Answer, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES},
 };
 
 /// A pre-signed URL that answers go to. Its query string is a bearer credential (anyone holding
@@ -89,6 +90,9 @@ pub struct Routing {
     pub logical_resource_id: String,
     pub physical_resource_id: Option<String>,
     pub request_type: String,
+    /// The PhysicalResourceId of a FAILED answer: the event's own on Update and Delete, or on
+    /// Create the marker that the rollback's Delete recognises.
+    pub failed_id: String,
 }
 
 impl Routing {
@@ -117,18 +121,25 @@ impl Routing {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             request_type: text(object, "RequestType"),
+            failed_id: String::new(),
+        };
+        let routing = Self {
+            failed_id: match (&routing.physical_resource_id, routing.request_type.as_str()) {
+                (Some(id), "Update" | "Delete") if !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES => {
+                    id.clone()
+                }
+                _ => create_failed_marker(&routing.request_id),
+            },
+            ..routing
         };
         // The three copied fields must fit in a body of 4096 bytes together with a short reason;
         // CloudFormation never sends more than a few hundred bytes of them, so anything larger is
         // forged and would make every answer we could build too long.
-        let probe = Answer {
-            status: Status::Failed,
-            reason: Some("x".repeat(64)),
-            physical_resource_id: "x".repeat(64),
-            no_echo: false,
-            data: Default::default(),
-        };
-        if probe.to_json(&routing).len() > crate::response::MAX_BODY_BYTES {
+        // Every answer must fit in 4096 bytes, and the last resort is a FAILED answer with a
+        // short reason and `failed_id`: when even that does not fit, no answer can. Only a
+        // forged event gets here; CloudFormation's fields are a few hundred bytes.
+        let probe = Answer::failed("x".repeat(64), routing.failed_id.clone());
+        if probe.to_json(&routing).len() > MAX_BODY_BYTES {
             return Err(Unroutable::TooLarge);
         }
         Ok(routing)
