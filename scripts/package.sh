@@ -12,12 +12,11 @@ shift
 target=aarch64-unknown-linux-gnu
 
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
-packages=()
-for function in "$@"; do packages+=(-p "$function"); done
-cargo zigbuild --release --locked --target "$target.2.34" "${packages[@]}"
-
 mkdir -p "$out"
 for function in "$@"; do
+  # One build per function: built together, cargo would give each the union of both's
+  # dependency features, and a bigger binary.
+  cargo zigbuild --release --locked --target "$target.2.34" -p "$function"
   binary="target/$target/release/$function"
   # An ELF header whose e_machine (bytes 18-19, little endian) is 0xb7 is an aarch64 binary.
   machine=$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' \n')
