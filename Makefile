@@ -16,8 +16,17 @@ $(VENV)/.installed: requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# cfn-guard ships as a static binary inside an npm package; without npm it is built from crates.
+CFN_GUARD_NPM := @cdklabs/cdk-validator-cfnguard@0.0.62
+$(VENV)/bin/cfn-guard: | $(VENV)/.installed
+	@if command -v npm >/dev/null; then \
+	  tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(CFN_GUARD_NPM) >/dev/null && \
+	  tar xzf ./*.tgz package/bin/ubuntu/x86_64/cfn-guard) && \
+	  install -m 755 $$tmp/package/bin/ubuntu/x86_64/cfn-guard $@ && rm -rf $$tmp; \
+	else cargo install cfn-guard --locked --version 3.2.1 --root $(VENV); fi
+
 .PHONY: tools
-tools: $(VENV)/.installed ## Install the Python-packaged tools into .venv
+tools: $(VENV)/.installed $(VENV)/bin/cfn-guard ## Install the tools the checks use into .venv
 
 .PHONY: build
 build: ## Build every crate (debug)
@@ -32,8 +41,14 @@ lint: ## rustfmt and clippy, warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
+.PHONY: templates
+templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the rules' own tests
+	cfn-lint template/*.yaml
+	cfn-guard test --rules-file template/rules/promises.guard --test-data template/rules/promises.tests.yaml
+	cfn-guard validate --rules template/rules/promises.guard $(addprefix --data ,$(wildcard template/*.yaml)) --show-summary fail
+
 .PHONY: test
-test: lint tools ## Every check and test
+test: lint tools templates ## Every check and test
 	cargo test --workspace --locked
 	$(MAKE) --no-print-directory package-check
 
