@@ -30,6 +30,10 @@ pub const MIN_LENGTH: u16 = 2;
 pub const MAX_LENGTH: u16 = 1224;
 /// The length when the template gives none.
 pub const DEFAULT_LENGTH: u16 = 32;
+/// The Data key of the external ID, read with `Fn::GetAtt`.
+pub const RANDOM_EXT_ID: &str = "RandomExtId";
+/// Every Data key this function returns.
+pub const DATA_KEYS: &[&str] = &[RANDOM_EXT_ID];
 
 /// The resource's properties.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -110,7 +114,7 @@ impl CustomResource for ExtIdGenerator {
         };
         Ok(Outcome::new()
             .physical_id(seed.physical_id())
-            .data("RandomExtId", external_id(&seed, props.length))
+            .data(RANDOM_EXT_ID, external_id(&seed, props.length))
             .no_echo())
     }
 }

@@ -53,6 +53,9 @@ pub use request::{Action, CustomResource, Outcome, Request};
 pub use response::{MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES};
 pub use routing::{ResponseUrl, Routing, Unroutable};
 
+/// The environment variables the protocol core reads (see [`Config::from_env`]).
+pub const VARIABLES: &[&str] = &["RESPONSE_URL_ALLOWED_HOSTS"];
+
 /// Timing settings of the protocol core.
 #[derive(Debug, Clone)]
 pub struct Config {

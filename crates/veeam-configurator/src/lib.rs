@@ -27,7 +27,14 @@ use vbaws_client::Client;
 
 pub use credentials::{CredentialsError, CredentialsSource};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
-pub use settings::{ConfigError, Settings, VARIABLES};
+pub use settings::{ConfigError, LEGACY_VARIABLES, Settings, VARIABLES};
+
+/// The Data key of the registration's ID in the appliance.
+pub const VEEAM_ROLE_ID: &str = "VeeamRoleId";
+/// The Data key of the registration's display name.
+pub const VEEAM_ROLE_NAME: &str = "VeeamRoleName";
+/// Every Data key this function returns.
+pub const DATA_KEYS: &[&str] = &[VEEAM_ROLE_ID, VEEAM_ROLE_NAME];
 
 /// Time kept back from the work's deadline to answer with our own error.
 const OWN_ERROR_TIME: Duration = Duration::from_millis(750);

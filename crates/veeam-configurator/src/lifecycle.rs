@@ -227,8 +227,8 @@ impl Work<'_> {
 fn outcome(role: &AmazonAccount) -> Outcome {
     Outcome::new()
         .physical_id(physical_id(&role.name, &role.id))
-        .data("VeeamRoleId", role.id.clone())
-        .data("VeeamRoleName", role.name.clone())
+        .data(crate::VEEAM_ROLE_ID, role.id.clone())
+        .data(crate::VEEAM_ROLE_NAME, role.name.clone())
 }
 
 fn left_in_place(role: &AmazonAccount, why: &str) -> Outcome {

@@ -128,19 +128,19 @@ impl Settings {
     }
 }
 
-/// Every environment variable the function reads, for the template consistency check.
+/// The environment variables the function reads and the Lambdas template sets.
 pub const VARIABLES: &[&str] = &[
     "VEEAM_API_URL",
-    "VEEAM_INSTANCE_IP",
-    "VEEAM_API_PORT",
     "SECRET_ID",
-    "SECRET_NAME",
     "VEEAM_API_VERSION",
     "VEEAM_CERT_SHA256",
     "VEEAM_CA_CERT",
     "VEEAM_TLS_INSECURE",
     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
 ];
+
+/// Older spellings still read, so that stacks of earlier versions keep working.
+pub const LEGACY_VARIABLES: &[&str] = &["VEEAM_INSTANCE_IP", "VEEAM_API_PORT", "SECRET_NAME"];
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,232 @@
+//! CloudFormation templates as data: YAML with short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`,
+//! …) read into JSON in the long form, the intrinsics the project's templates use resolved
+//! against parameters, pseudo parameters and resource attributes, and resources ordered by their
+//! dependencies. Enough to play CloudFormation for our own templates locally and to check them;
+//! not a general CloudFormation engine.
+
+mod resolve;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+pub use resolve::Context;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the template is not valid YAML: {0}")]
+    Yaml(#[from] serde_norway::Error),
+    #[error("the template has no Resources section")]
+    NoResources,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("resources depend on each other in a cycle: {0}")]
+    Cycle(String),
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The whole template, intrinsics in their long form (`{"Ref": …}`, `{"Fn::GetAtt": […]}`).
+    pub body: Value,
+}
+
+/// One resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource<'a> {
+    pub logical_id: &'a str,
+    pub resource_type: &'a str,
+    pub properties: &'a Value,
+    pub condition: Option<&'a str>,
+}
+
+impl Template {
+    pub fn from_yaml(text: &str) -> Result<Self, Error> {
+        let yaml: serde_norway::Value = serde_norway::from_str(text)?;
+        let body = long_form(yaml);
+        if !body["Resources"].is_object() {
+            return Err(Error::NoResources);
+        }
+        Ok(Self { body })
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = Resource<'_>> {
+        self.body["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(id, r)| Resource {
+                logical_id: id,
+                resource_type: r["Type"].as_str().unwrap_or_default(),
+                properties: &r["Properties"],
+                condition: r["Condition"].as_str(),
+            })
+    }
+
+    pub fn resource(&self, logical_id: &str) -> Option<Resource<'_>> {
+        self.resources().find(|r| r.logical_id == logical_id)
+    }
+
+    /// Parameter defaults, as strings (lists joined with commas, as CloudFormation takes them).
+    pub fn parameter_defaults(&self) -> BTreeMap<String, String> {
+        self.body["Parameters"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, p)| scalar(&p["Default"]).map(|d| (name.clone(), d)))
+            .collect()
+    }
+
+    /// The resources each resource refers to (by Ref, GetAtt, Sub or DependsOn).
+    pub fn dependencies(&self, logical_id: &str) -> BTreeSet<String> {
+        let resources = &self.body["Resources"];
+        let resource = &resources[logical_id];
+        let mut found = BTreeSet::new();
+        referenced(resource, &mut found);
+        match &resource["DependsOn"] {
+            Value::String(id) => {
+                found.insert(id.clone());
+            }
+            Value::Array(ids) => found.extend(ids.iter().filter_map(Value::as_str).map(str::to_owned)),
+            _ => {}
+        }
+        found.retain(|id| id != logical_id && resources.get(id).is_some());
+        found
+    }
+
+    /// Every resource, each after the ones it depends on.
+    pub fn creation_order(&self) -> Result<Vec<String>, Error> {
+        let ids: Vec<String> = self.resources().map(|r| r.logical_id.to_owned()).collect();
+        let mut done: Vec<String> = Vec::new();
+        let mut pending = ids.clone();
+        while !pending.is_empty() {
+            let ready: Vec<String> = pending
+                .iter()
+                .filter(|id| self.dependencies(id).iter().all(|d| done.contains(d)))
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                return Err(Error::Cycle(pending.join(", ")));
+            }
+            pending.retain(|id| !ready.contains(id));
+            done.extend(ready);
+        }
+        Ok(done)
+    }
+
+    /// Every `Fn::GetAtt` in the template, as (resource, attribute).
+    pub fn get_atts(&self) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        collect_get_atts(&self.body, &mut found);
+        found
+    }
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => Some(items.iter().filter_map(scalar).collect::<Vec<_>>().join(",")),
+        _ => None,
+    }
+}
+
+/// `!Ref x` → `{"Ref": "x"}`, `!GetAtt a.b` → `{"Fn::GetAtt": ["a", "b"]}`, `!Sub s` →
+/// `{"Fn::Sub": "s"}`, and so on for every `!Name`.
+fn long_form(yaml: serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
+    match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(&n).unwrap_or(Value::Null),
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(long_form).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().map(str::to_owned).unwrap_or_else(|| format!("{k:?}")),
+                        long_form(v),
+                    )
+                })
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let name = tagged.tag.to_string().trim_start_matches('!').to_owned();
+            let value = long_form(tagged.value);
+            let (key, value) = match (name.as_str(), value) {
+                ("Ref", v) => ("Ref".to_owned(), v),
+                ("Condition", v) => ("Condition".to_owned(), v),
+                ("GetAtt", Value::String(s)) => {
+                    let (resource, attribute) = s.split_once('.').unwrap_or((s.as_str(), ""));
+                    (
+                        "Fn::GetAtt".to_owned(),
+                        Value::Array(vec![resource.into(), attribute.into()]),
+                    )
+                }
+                (other, v) => (format!("Fn::{other}"), v),
+            };
+            Value::Object(Map::from_iter([(key, value)]))
+        }
+    }
+}
+
+fn referenced(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("Ref", Value::String(id)) => {
+                        found.insert(id.clone());
+                    }
+                    ("Fn::GetAtt", Value::Array(parts)) => {
+                        if let Some(id) = parts.first().and_then(Value::as_str) {
+                            found.insert(id.to_owned());
+                        }
+                    }
+                    ("Fn::Sub", sub) => {
+                        let text = sub.as_str().or_else(|| sub[0].as_str()).unwrap_or_default();
+                        for name in resolve::sub_names(text) {
+                            found.insert(name.split('.').next().unwrap_or_default().to_owned());
+                        }
+                        referenced(sub, found);
+                    }
+                    _ => referenced(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| referenced(item, found)),
+        _ => {}
+    }
+}
+
+fn collect_get_atts(value: &Value, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if let ("Fn::GetAtt", Value::Array(parts)) = (key.as_str(), inner) {
+                    let part = |i: usize| {
+                        parts
+                            .get(i)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    found.push((part(0), part(1)));
+                }
+                if key == "Fn::Sub" {
+                    let text = inner.as_str().or_else(|| inner[0].as_str()).unwrap_or_default();
+                    for name in resolve::sub_names(text) {
+                        if let Some((resource, attribute)) = name.split_once('.') {
+                            found.push((resource.to_owned(), attribute.to_owned()));
+                        }
+                    }
+                }
+                collect_get_atts(inner, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_get_atts(item, found)),
+        _ => {}
+    }
+}

@@ -1,0 +1,350 @@
+//! Resolving intrinsic functions, as CloudFormation does while it creates a stack.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::{Error, Template};
+
+/// What intrinsics resolve against: parameter values, pseudo parameters, the physical IDs of
+/// resources (what `Ref` returns) and their attributes (what `Fn::GetAtt` returns).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub parameters: BTreeMap<String, String>,
+    /// `AWS::AccountId`, `AWS::Region`, `AWS::StackName`, …
+    pub pseudo: BTreeMap<String, String>,
+    pub refs: BTreeMap<String, String>,
+    pub attributes: BTreeMap<(String, String), String>,
+}
+
+impl Context {
+    /// A context for `template` in a stack of `account`, `region`: parameter defaults overlaid
+    /// with `parameters`.
+    pub fn for_stack(
+        template: &Template,
+        account: &str,
+        region: &str,
+        stack_name: &str,
+        parameters: &[(&str, &str)],
+    ) -> Self {
+        let mut values = template.parameter_defaults();
+        values.extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else {
+            "aws"
+        };
+        let pseudo = BTreeMap::from([
+            ("AWS::AccountId".to_owned(), account.to_owned()),
+            ("AWS::Region".to_owned(), region.to_owned()),
+            ("AWS::Partition".to_owned(), partition.to_owned()),
+            ("AWS::URLSuffix".to_owned(), "amazonaws.com".to_owned()),
+            ("AWS::StackName".to_owned(), stack_name.to_owned()),
+            (
+                "AWS::StackId".to_owned(),
+                format!(
+                    "arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/5b3a7c10-0000-4000-8000-{account}"
+                ),
+            ),
+            ("AWS::NoValue".to_owned(), String::new()),
+        ]);
+        Self {
+            parameters: values,
+            pseudo,
+            refs: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Resolves every intrinsic in `value`. Properties set to `AWS::NoValue` disappear.
+    pub fn resolve(&self, template: &Template, value: &Value) -> Result<Value, Error> {
+        match value {
+            Value::Object(map) if map.len() == 1 => {
+                let (key, arg) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    "Ref" => self
+                        .reference(arg.as_str().unwrap_or_default())
+                        .map(Value::String),
+                    "Fn::GetAtt" => {
+                        let part = |i: usize| arg.get(i).and_then(Value::as_str).unwrap_or_default();
+                        self.attribute(part(0), part(1)).map(Value::String)
+                    }
+                    "Fn::Sub" => self.sub(template, arg).map(Value::String),
+                    "Fn::If" => {
+                        let condition = arg[0].as_str().unwrap_or_default();
+                        let branch = if self.condition(template, condition)? {
+                            &arg[1]
+                        } else {
+                            &arg[2]
+                        };
+                        self.resolve(template, branch)
+                    }
+                    "Fn::Join" => {
+                        let separator = arg[0].as_str().unwrap_or_default();
+                        let items = self.resolve(template, &arg[1])?;
+                        let parts: Vec<String> = list(&items).into_iter().collect();
+                        Ok(Value::String(parts.join(separator)))
+                    }
+                    "Fn::FindInMap" => {
+                        let keys: Vec<String> = (0..3)
+                            .map(|i| self.resolve(template, &arg[i]).map(|v| text(&v)))
+                            .collect::<Result<_, _>>()?;
+                        let found = &template.body["Mappings"][&keys[0]][&keys[1]][&keys[2]];
+                        if found.is_null() {
+                            return Err(Error::Unsupported(format!(
+                                "no mapping {}/{}/{}",
+                                keys[0], keys[1], keys[2]
+                            )));
+                        }
+                        Ok(found.clone())
+                    }
+                    "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
+                        Ok(Value::Bool(self.evaluate(template, value)?))
+                    }
+                    _ => self.resolve_map(template, map),
+                }
+            }
+            Value::Object(map) => self.resolve_map(template, map),
+            Value::Array(items) => {
+                let resolved: Result<Vec<Value>, Error> =
+                    items.iter().map(|i| self.resolve(template, i)).collect();
+                Ok(Value::Array(
+                    resolved?.into_iter().filter(|v| !is_no_value(v)).collect(),
+                ))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn resolve_map(&self, template: &Template, map: &serde_json::Map<String, Value>) -> Result<Value, Error> {
+        let mut out = serde_json::Map::new();
+        for (key, inner) in map {
+            let resolved = self.resolve(template, inner)?;
+            if !is_no_value(&resolved) {
+                out.insert(key.clone(), resolved);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn reference(&self, name: &str) -> Result<String, Error> {
+        if name == "AWS::NoValue" {
+            return Ok(NO_VALUE.to_owned());
+        }
+        self.parameters
+            .get(name)
+            .or_else(|| self.pseudo.get(name))
+            .or_else(|| self.refs.get(name))
+            .cloned()
+            .ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "Ref {name}: no such parameter, or the resource is not created yet"
+                ))
+            })
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Result<String, Error> {
+        self.attributes
+            .get(&(resource.to_owned(), attribute.to_owned()))
+            .cloned()
+            .ok_or_else(|| Error::Unsupported(format!("Fn::GetAtt {resource}.{attribute}: not known (yet)")))
+    }
+
+    fn sub(&self, template: &Template, arg: &Value) -> Result<String, Error> {
+        let (text, vars) = match arg {
+            Value::String(s) => (s.as_str(), None),
+            Value::Array(parts) => (parts[0].as_str().unwrap_or_default(), parts.get(1)),
+            _ => {
+                return Err(Error::Unsupported(
+                    "Fn::Sub needs a string or [string, variables]".into(),
+                ));
+            }
+        };
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| Error::Unsupported(format!("unclosed ${{ in {text:?}")))?;
+            let name = &after[..end];
+            let value = match vars.and_then(|v| v.get(name)) {
+                Some(local) => text_of(&self.resolve(template, local)?),
+                None => match name.split_once('.') {
+                    Some((resource, attribute)) if !name.starts_with("AWS::") => {
+                        self.attribute(resource, attribute)?
+                    }
+                    _ => self.reference(name)?,
+                },
+            };
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn condition(&self, template: &Template, name: &str) -> Result<bool, Error> {
+        let definition = &template.body["Conditions"][name];
+        if definition.is_null() {
+            return Err(Error::Unsupported(format!("no condition {name}")));
+        }
+        self.evaluate(template, definition)
+    }
+
+    fn evaluate(&self, template: &Template, value: &Value) -> Result<bool, Error> {
+        let Some((key, arg)) = value.as_object().and_then(|m| m.iter().next()) else {
+            return Err(Error::Unsupported(format!("not a condition: {value}")));
+        };
+        match key.as_str() {
+            "Fn::Equals" => {
+                Ok(text(&self.resolve(template, &arg[0])?) == text(&self.resolve(template, &arg[1])?))
+            }
+            "Fn::Not" => Ok(!self.evaluate(template, &arg[0])?),
+            "Fn::And" => arg
+                .as_array()
+                .into_iter()
+                .flatten()
+                .try_fold(true, |all, c| Ok(all && self.evaluate(template, c)?)),
+            "Fn::Or" => arg
+                .as_array()
+                .into_iter()
+                .flatten()
+                .try_fold(false, |any, c| Ok(any || self.evaluate(template, c)?)),
+            "Condition" => self.condition(template, arg.as_str().unwrap_or_default()),
+            other => Err(Error::Unsupported(format!("{other} in a condition"))),
+        }
+    }
+
+    /// Whether a resource with this `Condition` is created.
+    pub fn creates(&self, template: &Template, condition: Option<&str>) -> Result<bool, Error> {
+        condition.map_or(Ok(true), |name| self.condition(template, name))
+    }
+}
+
+const NO_VALUE: &str = "\u{0}AWS::NoValue";
+
+fn is_no_value(value: &Value) -> bool {
+    value.as_str() == Some(NO_VALUE)
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Array(_) => list(value).join(","),
+        other => text_of(other),
+    }
+}
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A list, or a comma-delimited string read as one.
+fn list(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.iter().map(text_of).collect(),
+        Value::String(s) if s.is_empty() => Vec::new(),
+        Value::String(s) => s.split(',').map(str::to_owned).collect(),
+        other => vec![text_of(other)],
+    }
+}
+
+/// The `${Name}` references in a `Fn::Sub` string, `${!Literal}` left out.
+pub(crate) fn sub_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        if !after.starts_with('!') {
+            names.push(after[..end].to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = r#"
+Parameters:
+  Name: { Type: String, Default: veeam }
+  Path: { Type: String, Default: /ops/ }
+  Empty: { Type: CommaDelimitedList, Default: "" }
+Conditions:
+  RootPath: !Equals [!Ref Path, /]
+  NoList: !Equals [!Join ["", !Ref Empty], ""]
+Mappings:
+  Layer:
+    eu-west-1: { Account: "015030872274" }
+Resources:
+  Id:
+    Type: Custom::RandomExtIdGenerator
+    Properties: { Length: 32 }
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub "${Name}-role"
+      Trust: !GetAtt Id.RandomExtId
+  Use:
+    Type: Custom::VeeamAwsConfigurator
+    DependsOn: Role
+    Properties:
+      RoleName: !If [RootPath, !Ref Role, !Sub "${Path}${Role}"]
+      Account: !FindInMap [Layer, !Ref AWS::Region, Account]
+      Where: !Sub "arn:${AWS::Partition}:x:${AWS::Region}:${AWS::AccountId}:${Id.RandomExtId}"
+      Gone: !If [NoList, !Ref AWS::NoValue, x]
+"#;
+
+    #[test]
+    fn short_tags_resolve_in_dependency_order() {
+        let template = Template::from_yaml(YAML).expect("parses");
+        assert_eq!(
+            template.creation_order().expect("no cycle"),
+            ["Id", "Role", "Use"]
+        );
+        let mut context = Context::for_stack(&template, "123456789012", "eu-west-1", "s", &[]);
+        context
+            .attributes
+            .insert(("Id".into(), "RandomExtId".into()), "abc".into());
+        context.refs.insert("Role".into(), "veeam-role".into());
+        let role = context
+            .resolve(&template, template.resource("Role").expect("role").properties)
+            .expect("resolves");
+        assert_eq!(
+            role,
+            serde_json::json!({"RoleName": "veeam-role", "Trust": "abc"})
+        );
+        let used = context
+            .resolve(&template, template.resource("Use").expect("use").properties)
+            .expect("resolves");
+        assert_eq!(
+            used,
+            serde_json::json!({"RoleName": "/ops/veeam-role", "Account": "015030872274", "Where": "arn:aws:x:eu-west-1:123456789012:abc"})
+        );
+        assert_eq!(
+            template.get_atts(),
+            [
+                ("Id".to_owned(), "RandomExtId".to_owned()),
+                ("Id".to_owned(), "RandomExtId".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_references_are_errors_that_name_them() {
+        let template = Template::from_yaml(YAML).expect("parses");
+        let context = Context::for_stack(&template, "1", "eu-west-1", "s", &[]);
+        let error = context
+            .resolve(&template, template.resource("Role").expect("role").properties)
+            .expect_err("no attribute yet");
+        assert!(error.to_string().contains("Id.RandomExtId"), "{error}");
+    }
+}
