@@ -50,6 +50,7 @@ templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the r
 .PHONY: test
 test: lint tools templates ## Every check and test
 	cargo test --workspace --locked
+	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
 
 .PHONY: package
@@ -67,71 +68,15 @@ package-check: package
 	done
 
 .PHONY: demo
-demo: ## Run the functions end to end locally and show their answers
-	cargo build --quiet --locked -p random-ext-id -p vbaws-testkit
-	target/debug/vbaws-demo target/debug/random-ext-id
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20)
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20)
 
-# ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------
-# Every variable can be given on the command line: make deploy-lambdas BUCKET=… ORG_ID=… …
-REGION ?= $(shell aws configure get region 2>/dev/null)
-PREFIX ?= vbaws
-LAMBDAS_STACK ?= $(PREFIX)-lambdas
-STACKSET ?= $(PREFIX)-veeam-roles
-CALL_AS ?= DELEGATED_ADMIN
-ON_DELETE ?= Remove
-ROTATION ?= initial
-
-.PHONY: publish
-publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=… [REGION=…])
-	@test -n "$(BUCKET)" || { echo "BUCKET=<an S3 bucket in $(REGION)> is required"; exit 2; }
-	aws s3 cp dist/random-ext-id.zip s3://$(BUCKET)/random-ext-id.zip --region $(REGION)
-	aws s3 cp dist/veeam-configurator.zip s3://$(BUCKET)/veeam-configurator.zip --region $(REGION)
-	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
-
-# APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated) and ORG_ID
-# describe the backup account; see the runbook in the README.
-.PHONY: deploy-lambdas
-deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the README's runbook)
-	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID; do \
-	  test -n "$${!v}" || { echo "$$v is required (see the README's runbook)"; exit 2; }; done
-	aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
-	  --template-file template/lambdas.yaml --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-	  --parameter-overrides ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
-	    ApplianceAddress=$(APPLIANCE_IP) ApplianceSecurityGroupId=$(APPLIANCE_SG) ApplianceCertSha256=$(CERT_SHA256) \
-	    VpcId=$(VPC) SubnetIds=$(SUBNETS) OrganizationId=$(ORG_ID) \
-	    CreateSecretsManagerEndpoint=$(or $(SECRETS_ENDPOINT),false) S3GatewayRouteTableIds=$(ROUTE_TABLES)
-
-.PHONY: deploy-stackset
-deploy-stackset: ## Create the roles StackSet and its stack instances (OU=ou-… [OU=…,…] APPLIANCE_ROLE_ARN=…)
-	@for v in OU APPLIANCE_ROLE_ARN; do test -n "$${!v}" || { echo "$$v is required"; exit 2; }; done
-	aws cloudformation create-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
-	  --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
-	  --managed-execution Active=true --parameters $(ROLES_PARAMETERS)
-	aws cloudformation create-stack-instances --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --deployment-targets OrganizationalUnitIds=$(OU) --regions $(REGION) \
-	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
-
-.PHONY: update-stackset
-update-stackset: ## Roll a new roles.yaml or new parameters out to every member account
-	@test -n "$(APPLIANCE_ROLE_ARN)" || { echo "APPLIANCE_ROLE_ARN is required"; exit 2; }
-	aws cloudformation update-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
-	  --parameters $(ROLES_PARAMETERS) \
-	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
-
-ROLES_PARAMETERS = ParameterKey=VeeamApplianceRoleArn,ParameterValue=$(APPLIANCE_ROLE_ARN) \
-  ParameterKey=RandomExtIdFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
-    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='RandomExtIdFunctionArn'].OutputValue" --output text) \
-  ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
-    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='VeeamConfiguratorFunctionArn'].OutputValue" --output text) \
-  ParameterKey=OnDelete,ParameterValue=$(ON_DELETE) ParameterKey=ExternalIdRotation,ParameterValue=$(ROTATION)
-
-FUZZ_SECONDS ?= 60
-.PHONY: fuzz
-fuzz: ## Fuzz the event parser with cargo-fuzz for FUZZ_SECONDS (default 60)
-	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cargo fuzz run --sanitizer none --fuzz-dir fuzz event_parser -- -max_total_time=$(FUZZ_SECONDS)
+# The demo's story, smaller, as part of make test.
+.PHONY: demo-check
+demo-check: tools
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1
 
 .PHONY: clean
 clean: ## Remove build output

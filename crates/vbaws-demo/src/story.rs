@@ -1,0 +1,277 @@
+//! The story: an OU rolled out, accounts joining and leaving, external IDs rotated; then every
+//! registration in the appliance checked against what the stacks say.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::{Mutex, Semaphore};
+use vbaws_template::Template;
+
+use crate::{
+    DemoError, Stack, World,
+    world::{CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN},
+};
+
+/// How big the story is.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub accounts: usize,
+    pub joiners: usize,
+    pub leavers: usize,
+    /// Stacks in flight at once, as a StackSet's MaxConcurrentCount.
+    pub concurrency: usize,
+}
+
+/// What happened.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub accounts: usize,
+    pub registered: usize,
+    pub events: u64,
+    pub failed: u64,
+    pub unanswered: u64,
+    pub appliance_requests: usize,
+    pub logins: u64,
+    pub elapsed: Duration,
+    pub problems: Vec<String>,
+}
+
+const APPLIANCE_ROLE: &str = "arn:aws:iam::111111111111:role/VeeamBackupInstance";
+
+fn account(n: usize) -> String {
+    format!("{:012}", 210_000_000_000 + n)
+}
+
+pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Result<Report, DemoError> {
+    let started = Instant::now();
+    let parameters = [
+        ("VeeamApplianceRoleArn", APPLIANCE_ROLE),
+        ("RandomExtIdFunctionArn", RANDOM_EXT_ID_ARN),
+        ("VeeamConfiguratorFunctionArn", CONFIGURATOR_ARN),
+    ];
+    let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
+    let new_stack = |n: usize| Stack::new(Arc::clone(&template), &account(n), &parameters);
+
+    say(&format!(
+        "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
+        plan.accounts, plan.concurrency
+    ));
+    let initial: Vec<Stack> = (0..plan.accounts).map(new_stack).collect();
+    fan_out(&world, &stacks, initial, plan.concurrency, Action::Create).await?;
+
+    say(&format!(
+        "2. {} accounts join the OU: automatic deployment",
+        plan.joiners
+    ));
+    let joining: Vec<Stack> = (plan.accounts..plan.accounts + plan.joiners)
+        .map(new_stack)
+        .collect();
+    fan_out(&world, &stacks, joining, plan.joiners.max(1), Action::Create).await?;
+
+    say(&format!(
+        "3. {} accounts leave the OU: their stacks are deleted",
+        plan.leavers
+    ));
+    let leaving: Vec<Stack> = {
+        let mut all = stacks.lock().await;
+        (0..plan.leavers)
+            .filter_map(|n| all.remove(&account(n)))
+            .collect()
+    };
+    fan_out(&world, &stacks, leaving, plan.leavers.max(1), Action::Delete).await?;
+
+    say("4. The external IDs are rotated: update-stack-set with a new ExternalIdRotation");
+    let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await).into_values().collect();
+    fan_out(&world, &stacks, current, plan.concurrency, Action::Rotate).await?;
+
+    let stacks = stacks.lock().await;
+    let mut report = Report {
+        accounts: stacks.len(),
+        events: world.events.load(Ordering::Relaxed),
+        failed: world.failed.load(Ordering::Relaxed),
+        unanswered: world.unanswered.load(Ordering::Relaxed),
+        appliance_requests: world.appliance.sim.requests().len(),
+        logins: world.appliance.sim.logins(),
+        elapsed: started.elapsed(),
+        ..Report::default()
+    };
+    verify(&world, &stacks, plan, &mut report);
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Delete,
+    Rotate,
+}
+
+/// Runs `action` on every stack, `concurrency` at a time, with a progress bar and one line per
+/// finished stack. Stacks that remain are put back into `stacks`.
+async fn fan_out(
+    world: &Arc<World>,
+    stacks: &Arc<Mutex<BTreeMap<String, Stack>>>,
+    batch: Vec<Stack>,
+    concurrency: usize,
+    action: Action,
+) -> Result<(), DemoError> {
+    let bar = ProgressBar::new(batch.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("   [{bar:30}] {pos}/{len} stacks {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut stack in batch {
+        let (world, stacks, permits, bar) = (
+            Arc::clone(world),
+            Arc::clone(stacks),
+            Arc::clone(&permits),
+            bar.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .map_err(|e| DemoError::Start(e.to_string()))?;
+            let started = Instant::now();
+            let done = match action {
+                Action::Create => stack
+                    .create(&world)
+                    .await
+                    .map(|n| format!("CREATE_COMPLETE ({n} custom resources)")),
+                Action::Delete => stack.delete(&world).await.map(|()| "DELETE_COMPLETE".to_owned()),
+                Action::Rotate => stack
+                    .update(&world, &[("ExternalIdRotation", "rotated-2026-11")])
+                    .await
+                    .map(|n| format!("UPDATE_COMPLETE ({n} custom resources updated)")),
+            };
+            let line = match &done {
+                Ok(status) => format!(
+                    "   {} {status} in {} ms",
+                    stack.account,
+                    started.elapsed().as_millis()
+                ),
+                Err(error) => format!("   {} FAILED: {error}", stack.account),
+            };
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
+            bar.inc(1);
+            if action != Action::Delete {
+                stacks.lock().await.insert(stack.account.clone(), stack);
+            }
+            done.map(|_| ())
+        });
+    }
+    let mut first_error = None;
+    while let Some(result) = tasks.join_next().await {
+        if let Err(error) = result
+            .map_err(|e| DemoError::Start(e.to_string()))
+            .and_then(|r| r)
+        {
+            first_error.get_or_insert(error);
+        }
+    }
+    bar.finish_and_clear();
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Every account of the OU has its two registrations, with the external IDs its roles trust;
+/// no account that left has any.
+fn verify(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, report: &mut Report) {
+    let registrations: Vec<vbaws_sim::Role> = world
+        .appliance
+        .sim
+        .roles()
+        .into_iter()
+        .filter(|r| !r.is_default)
+        .collect();
+    report.registered = registrations.len();
+    for (account, stack) in stacks {
+        for (purpose, ext_id, role, registration) in [
+            ("ec2", "Ec2RoleExtId", "Ec2Role", "Ec2Registration"),
+            ("worker", "WorkerRoleExtId", "WorkerRole", "WorkerRegistration"),
+        ] {
+            let name = format!("{account}-{purpose}");
+            let Some(found) = registrations.iter().find(|r| r.name == name) else {
+                report
+                    .problems
+                    .push(format!("{name} is missing from the appliance"));
+                continue;
+            };
+            let expected = stack.attribute(ext_id, "RandomExtId");
+            let trusted = stack.properties(role).and_then(|p| {
+                p["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"].as_str()
+            });
+            if found.external_id.as_deref() != expected || expected != trusted {
+                report.problems.push(format!("{name}: the appliance, the role's trust policy and the generator disagree on the external ID"));
+            }
+            if found.account_id != *account
+                || stack.attribute(registration, "VeeamRoleId") != Some(found.id.as_str())
+            {
+                report
+                    .problems
+                    .push(format!("{name}: registered under the wrong account or ID"));
+            }
+        }
+    }
+    for n in 0..plan.leavers {
+        let gone = account(n);
+        if registrations.iter().any(|r| r.account_id == gone) {
+            report
+                .problems
+                .push(format!("{gone} left the OU but is still registered"));
+        }
+    }
+    if report.registered != 2 * stacks.len() {
+        report.problems.push(format!(
+            "{} registrations for {} accounts",
+            report.registered,
+            stacks.len()
+        ));
+    }
+    if report.failed > 0 || report.unanswered > 0 {
+        report.problems.push(format!(
+            "{} FAILED answers and {} events without an answer",
+            report.failed, report.unanswered
+        ));
+    }
+}
+
+fn say(text: &str) {
+    println!("\n{text}");
+}
+
+impl Report {
+    pub fn table(&self) -> String {
+        let mut out = String::from("\n| What | Result |\n| --- | --- |\n");
+        let rows = [
+            ("Accounts in the OU", self.accounts.to_string()),
+            (
+                "Roles registered in the appliance (read back from it)",
+                self.registered.to_string(),
+            ),
+            ("Custom-resource events", self.events.to_string()),
+            ("FAILED answers", self.failed.to_string()),
+            ("Events without an answer", self.unanswered.to_string()),
+            (
+                "Appliance requests (logins included)",
+                self.appliance_requests.to_string(),
+            ),
+            ("Logins", self.logins.to_string()),
+            ("Time", format!("{:.1} s", self.elapsed.as_secs_f64())),
+        ];
+        for (what, value) in rows {
+            let _ = writeln!(out, "| {what} | {value} |");
+        }
+        out
+    }
+}

@@ -1,0 +1,198 @@
+//! Everything CloudFormation and the backup account would provide, on 127.0.0.1: the appliance
+//! (simulated, over TLS), the Parameters and Secrets extension's interface, S3 for the pre-signed
+//! ResponseURLs (moto's server), and the two real function binaries behind the Lambda Runtime
+//! API, one process per sandbox.
+
+use std::{
+    path::Path,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use aws_sdk_s3::{
+    config::{BehaviorVersion, Credentials, Region},
+    presigning::PresigningConfig,
+};
+use serde_json::{Value, json};
+use vbaws_sim::{Config, Running, Sim, User};
+use vbaws_testkit::{Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension};
+
+use crate::DemoError;
+
+pub const RANDOM_EXT_ID_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-random-ext-id";
+pub const CONFIGURATOR_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-veeam-configurator";
+const BUCKET: &str = "cloudformation-custom-resource-response-useast1";
+const SECRET_ID: &str = "vbaws/veeam-appliance-user";
+const SESSION_TOKEN: &str = "demo-session-token";
+
+/// The running pieces.
+#[derive(Debug)]
+pub struct World {
+    pub appliance: Running,
+    _extension: SecretsExtension,
+    _moto: Moto,
+    s3: aws_sdk_s3::Client,
+    ext_id: RuntimeApi,
+    configurator: RuntimeApi,
+    sandboxes: Vec<Sandbox>,
+    next_request: AtomicU64,
+    pub events: AtomicU64,
+    pub failed: AtomicU64,
+    pub unanswered: AtomicU64,
+}
+
+impl World {
+    /// Starts everything; `bin_dir` holds the `random-ext-id` and `veeam-configurator` binaries.
+    pub async fn start(bin_dir: &Path, configurator_sandboxes: usize) -> Result<Self, DemoError> {
+        let password = "demo-password-from-the-generated-secret";
+        let config = Config {
+            users: vec![User::admin("vbaws-automation", password)],
+            ..Config::default()
+        };
+        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(DemoError::start)?)
+            .await
+            .map_err(DemoError::start)?;
+        let extension = SecretsExtension::start(SESSION_TOKEN)
+            .await
+            .map_err(DemoError::start)?;
+        extension.set_secret(
+            SECRET_ID,
+            &json!({"username": "vbaws-automation", "password": password}).to_string(),
+        );
+        let moto = Moto::start().await.map_err(DemoError::start)?;
+        let s3 = s3_client(&moto.endpoint());
+        s3.create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .map_err(|e| DemoError::Aws(format!("{e:?}")))?;
+
+        let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
+        let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
+        let moto_host = moto.endpoint().trim_start_matches("http://").to_owned();
+        let mut sandboxes = vec![
+            Sandbox::start(
+                &bin_dir.join("random-ext-id"),
+                &ext_id,
+                &[("RESPONSE_URL_ALLOWED_HOSTS", &moto_host)],
+            )
+            .map_err(DemoError::start)?,
+        ];
+        let port = extension.port().to_string();
+        let env = [
+            ("VEEAM_API_URL", appliance.url()),
+            ("SECRET_ID", SECRET_ID.to_owned()),
+            ("VEEAM_CERT_SHA256", appliance.identity.fingerprint.clone()),
+            ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
+            ("RESPONSE_URL_ALLOWED_HOSTS", moto_host.clone()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for _ in 0..configurator_sandboxes {
+            sandboxes.push(
+                Sandbox::start(&bin_dir.join("veeam-configurator"), &configurator, &env)
+                    .map_err(DemoError::start)?,
+            );
+        }
+        Ok(Self {
+            appliance,
+            _extension: extension,
+            _moto: moto,
+            s3,
+            ext_id,
+            configurator,
+            sandboxes,
+            next_request: AtomicU64::new(1),
+            events: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
+        })
+    }
+
+    /// Invokes the function behind `service_token` with `event`, as CloudFormation does: a fresh
+    /// RequestId and a pre-signed PUT URL, then the answer read back from the bucket.
+    pub async fn invoke(&self, service_token: &str, mut event: Value) -> Result<Value, DemoError> {
+        let runtime = match service_token {
+            RANDOM_EXT_ID_ARN => &self.ext_id,
+            CONFIGURATOR_ARN => &self.configurator,
+            other => {
+                return Err(DemoError::Template(format!(
+                    "no function has the ServiceToken {other}"
+                )));
+            }
+        };
+        let request_id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            std::process::id(),
+            self.next_request.fetch_add(1, Ordering::Relaxed)
+        );
+        let key = format!(
+            "{}|{}|{request_id}",
+            event["StackId"].as_str().unwrap_or_default(),
+            event["LogicalResourceId"].as_str().unwrap_or_default()
+        );
+        let presigned = self
+            .s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .presigned(
+                PresigningConfig::expires_in(Duration::from_secs(7200))
+                    .map_err(|e| DemoError::Aws(e.to_string()))?,
+            )
+            .await
+            .map_err(|e| DemoError::Aws(format!("{e:?}")))?;
+        event["ResponseURL"] = json!(presigned.uri());
+        event["RequestId"] = json!(request_id);
+        self.events.fetch_add(1, Ordering::Relaxed);
+        let completion = runtime
+            .invoke(
+                &event,
+                Deadline::In(Duration::from_secs(60)),
+                Duration::from_secs(10),
+            )
+            .await;
+        if matches!(completion, Completion::NoAnswer) {
+            self.unanswered.fetch_add(1, Ordering::Relaxed);
+            return Err(DemoError::Unanswered(key));
+        }
+        let object = self.s3.get_object().bucket(BUCKET).key(&key).send().await;
+        let Ok(object) = object else {
+            self.unanswered.fetch_add(1, Ordering::Relaxed);
+            return Err(DemoError::Unanswered(key));
+        };
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| DemoError::Aws(e.to_string()))?
+            .into_bytes();
+        let answer: Value =
+            serde_json::from_slice(&bytes).map_err(|e| DemoError::Aws(format!("answer is not JSON: {e}")))?;
+        if answer["Status"] != "SUCCESS" {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(answer)
+    }
+
+    /// Everything the function processes printed.
+    pub fn function_output(&self) -> String {
+        self.sandboxes.iter().map(Sandbox::output).collect()
+    }
+}
+
+fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    use aws_smithy_http_client::{Builder, tls};
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "demo"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
