@@ -78,6 +78,12 @@ demo-check: tools
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1
 
+.PHONY: bench
+bench: tools package ## Measure the functions and a 1000-account rollout; writes bench/RESULTS.md
+	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn -- --noplot
+	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md
+
 .PHONY: clean
 clean: ## Remove build output
 	cargo clean

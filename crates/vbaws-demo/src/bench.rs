@@ -1,0 +1,238 @@
+//! `make bench`: whole-process measurements of the functions, and a large rollout.
+
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use vbaws_sim::{Config, Sim, User};
+use vbaws_testkit::{
+    Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension, events::Resource,
+};
+
+use crate::{
+    DemoError, Stack, World,
+    world::{CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN},
+};
+
+/// One function's numbers.
+#[derive(Debug, Default)]
+pub struct FunctionFigures {
+    pub cold_start_ms: Vec<f64>,
+    pub warm_ms: Vec<f64>,
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl FunctionFigures {
+    pub fn cold_start_median(&self) -> f64 {
+        percentile(&self.cold_start_ms, 50.0)
+    }
+    pub fn warm(&self, p: f64) -> f64 {
+        percentile(&self.warm_ms, p)
+    }
+}
+
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// The local pieces a configurator needs, without moto: the ResponseURL stand-in is in-process,
+/// so warm latency measures the function, not a Python server.
+struct Rig {
+    appliance: vbaws_sim::Running,
+    extension: SecretsExtension,
+    bucket: ResponseBucket,
+}
+
+const PASSWORD: &str = "bench-password";
+
+impl Rig {
+    async fn start() -> Result<Self, DemoError> {
+        let config = Config {
+            users: vec![User::admin("bench", PASSWORD)],
+            ..Config::default()
+        };
+        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(DemoError::start)?)
+            .await
+            .map_err(DemoError::start)?;
+        let extension = SecretsExtension::start("bench-token")
+            .await
+            .map_err(DemoError::start)?;
+        extension.set_secret(
+            "bench",
+            &json!({"username": "bench", "password": PASSWORD}).to_string(),
+        );
+        let bucket = ResponseBucket::start().await.map_err(DemoError::start)?;
+        Ok(Self {
+            appliance,
+            extension,
+            bucket,
+        })
+    }
+
+    fn env(&self, function: &str) -> Vec<(&'static str, String)> {
+        let mut env = vec![("RESPONSE_URL_ALLOWED_HOSTS", self.bucket.host())];
+        if function == "veeam-configurator" {
+            env.extend([
+                ("VEEAM_API_URL", self.appliance.url()),
+                ("SECRET_ID", "bench".to_owned()),
+                ("VEEAM_CERT_SHA256", self.appliance.identity.fingerprint.clone()),
+                (
+                    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+                    self.extension.port().to_string(),
+                ),
+                ("AWS_SESSION_TOKEN", "bench-token".to_owned()),
+            ]);
+        }
+        env
+    }
+
+    fn event(&self, function: &str, n: usize) -> Value {
+        let key = format!("bench-{function}-{n}");
+        if function == "veeam-configurator" {
+            Resource::new("Custom::VeeamAwsConfigurator", "Registration").create(
+                &self.bucket.url(&key),
+                &key,
+                json!({"RoleName": "VeeamRole", "RoleExtId": "BenchExternalId0001", "Purpose": format!("bench-{n}")}),
+            )
+        } else {
+            Resource::new("Custom::RandomExtIdGenerator", "ExtId").create(
+                &self.bucket.url(&key),
+                &key,
+                json!({"Length": 32}),
+            )
+        }
+    }
+}
+
+/// Cold starts, warm latency and peak RSS of one function binary.
+pub async fn measure_function(
+    bin_dir: &Path,
+    function: &str,
+    cold_runs: usize,
+    warm_events: usize,
+) -> Result<FunctionFigures, DemoError> {
+    let rig = Rig::start().await?;
+    let env = rig.env(function);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let binary = bin_dir.join(function);
+    let mut figures = FunctionFigures::default();
+    for _ in 0..cold_runs {
+        let runtime = RuntimeApi::start().await.map_err(DemoError::start)?;
+        let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(DemoError::start)?;
+        let first_poll = loop {
+            if let Some(at) = runtime.first_poll() {
+                break at;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        figures
+            .cold_start_ms
+            .push((first_poll - sandbox.started).as_secs_f64() * 1000.0);
+    }
+
+    let runtime = RuntimeApi::start().await.map_err(DemoError::start)?;
+    let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(DemoError::start)?;
+    // The first event pays for the login and the secret: it is the cold one, not measured.
+    for n in 0..=warm_events {
+        let started = Instant::now();
+        let completion = runtime
+            .invoke(
+                &rig.event(function, n),
+                Deadline::In(Duration::from_secs(30)),
+                Duration::from_secs(5),
+            )
+            .await;
+        if completion != Completion::Response("null".into()) {
+            return Err(DemoError::Unanswered(format!(
+                "{function} event {n}: {completion:?}"
+            )));
+        }
+        if n > 0 {
+            figures.warm_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    figures.peak_rss_kib = sandbox.pid().and_then(peak_rss_kib);
+    Ok(figures)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A rollout of `accounts` stacks at `concurrency`.
+#[derive(Debug)]
+pub struct Rollout {
+    pub accounts: usize,
+    pub registrations: usize,
+    pub events: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+    pub appliance_requests: usize,
+    pub logins: u64,
+}
+
+pub async fn rollout(
+    bin_dir: &Path,
+    template: Arc<vbaws_template::Template>,
+    accounts: usize,
+    concurrency: usize,
+    sandboxes: usize,
+) -> Result<Rollout, DemoError> {
+    let world = Arc::new(World::start(bin_dir, sandboxes).await?);
+    let parameters = [
+        (
+            "VeeamApplianceRoleArn",
+            "arn:aws:iam::111111111111:role/VeeamBackupInstance",
+        ),
+        ("RandomExtIdFunctionArn", RANDOM_EXT_ID_ARN),
+        ("VeeamConfiguratorFunctionArn", CONFIGURATOR_ARN),
+    ];
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..accounts {
+        let mut stack = Stack::new(
+            Arc::clone(&template),
+            &format!("{:012}", 310_000_000_000_u64 + n as u64),
+            &parameters,
+        );
+        let (world, permits) = (Arc::clone(&world), Arc::clone(&permits));
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.map_err(DemoError::start)?;
+            stack.create(&world).await
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.map_err(DemoError::start)??;
+    }
+    let elapsed = started.elapsed();
+    let registrations = world
+        .appliance
+        .sim
+        .roles()
+        .iter()
+        .filter(|r| !r.is_default)
+        .count();
+    Ok(Rollout {
+        accounts,
+        registrations,
+        events: world.events.load(std::sync::atomic::Ordering::Relaxed),
+        failed: world.failed.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed,
+        appliance_requests: world.appliance.sim.requests().len(),
+        logins: world.appliance.sim.logins(),
+    })
+}
