@@ -1,0 +1,80 @@
+//! Checks a network plan for Veeam Backup for AWS worker instances in a private environment,
+//! against the rules of Veeam's guide: VPCs that must talk are peered directly (peering does not
+//! chain), with routes both ways and no overlapping CIDRs; the repositories' S3 interface
+//! endpoints admit HTTPS from the appliance and the workers (and the other repository, for
+//! archiving); the worker VPC has every interface endpoint the planned operations need, with
+//! private DNS, admitting HTTPS from the VPC; and no S3 gateway endpoint stands in for the
+//! interface one. Each finding says what is missing and gives the AWS CLI command that adds it.
+
+pub mod model;
+mod rules;
+
+use std::fmt::Write as _;
+
+pub use model::Topology;
+pub use rules::{Finding, Severity, check};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the topology is not valid: {0}")]
+    Topology(#[from] serde_norway::Error),
+}
+
+/// Reads a topology file (YAML).
+pub fn load(text: &str) -> Result<Topology, Error> {
+    Ok(serde_norway::from_str(text)?)
+}
+
+/// True when a finding is an error.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// One block per finding: severity, rule, message, and the fix when there is one.
+pub fn render_text(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for finding in findings {
+        let severity = match finding.severity {
+            Severity::Error => "ERROR",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{severity} [{}] {}", finding.rule, finding.message);
+        if let Some(fix) = &finding.fix {
+            let _ = writeln!(out, "    fix: {fix}");
+        }
+    }
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let _ = writeln!(out, "{errors} errors, {} warnings", findings.len() - errors);
+    out
+}
+
+/// The commands still needed, without repeats, in the order to run them: peerings, routes,
+/// security-group rules, endpoints, VPC settings.
+pub fn render_plan(findings: &[Finding]) -> String {
+    let order = [
+        "peering",
+        "routes",
+        "security-groups",
+        "endpoints",
+        "s3-endpoint",
+        "s3-gateway",
+        "vpc-dns",
+    ];
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for rule in order {
+        for fix in findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .filter_map(|f| f.fix.as_ref())
+        {
+            if seen.insert(fix.clone()) {
+                let _ = writeln!(out, "{fix}");
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push_str("# nothing to add\n");
+    }
+    out
+}

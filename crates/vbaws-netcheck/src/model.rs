@@ -1,0 +1,185 @@
+//! The network plan: VPCs and the roles they play, their CIDRs, route tables, security groups
+//! and endpoints, and the peerings between them. This is the topology file's shape.
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// What the worker instances will do; it decides which endpoints they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Ec2Backup,
+    Ec2Restore,
+    Archive,
+    Retention,
+    Rds,
+    Efs,
+    /// File-level recovery to the original location.
+    FlrOriginal,
+}
+
+impl Operation {
+    /// The interface endpoints a worker needs for this operation, from Veeam's table.
+    pub fn endpoints(self) -> &'static [&'static str] {
+        match self {
+            Self::Ec2Backup => &["ec2messages", "ssm", "sqs", "ebs"],
+            Self::Ec2Restore | Self::Archive | Self::Retention => &["ec2messages", "ssm", "sqs"],
+            Self::Rds | Self::Efs => &["ssmmessages", "ssm", "sqs"],
+            Self::FlrOriginal => &["ec2messages", "ssm", "sqs", "kinesis-streams"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Appliance,
+    Worker,
+    StandardRepository,
+    ArchiveRepository,
+    Other,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub operations: Vec<Operation>,
+    /// The appliance's private address, usually a /32.
+    pub appliance_address: Ipv4Net,
+    pub vpcs: Vec<Vpc>,
+    #[serde(default)]
+    pub peerings: Vec<Peering>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    pub id: String,
+    pub role: Role,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub cidrs: Vec<Ipv4Net>,
+    #[serde(default = "yes")]
+    pub dns_support: bool,
+    #[serde(default = "yes")]
+    pub dns_hostnames: bool,
+    #[serde(default)]
+    pub route_tables: Vec<RouteTable>,
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroup>,
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTable {
+    pub id: String,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub destination: Ipv4Net,
+    /// `local`, a peering ID (`pcx-…`), or any other target.
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub id: String,
+    #[serde(default)]
+    pub ingress: Vec<Rule>,
+    #[serde(default)]
+    pub egress: Vec<Rule>,
+}
+
+/// A TCP rule (`from_port`..=`to_port`) for some CIDRs. Protocol `-1` (all) also matches.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default = "tcp")]
+    pub protocol: String,
+    pub from_port: u16,
+    pub to_port: u16,
+    pub cidrs: Vec<Ipv4Net>,
+}
+
+fn tcp() -> String {
+    "tcp".into()
+}
+
+impl Rule {
+    /// True when this rule admits TCP `port` from (or to) all of `source`.
+    pub fn admits(&self, port: u16, source: &Ipv4Net) -> bool {
+        let protocol = self.protocol == "tcp" || self.protocol == "-1" || self.protocol == "6";
+        protocol
+            && (self.from_port..=self.to_port).contains(&port)
+            && self.cidrs.iter().any(|c| c.contains(source))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointKind {
+    Interface,
+    Gateway,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The short service name: `ssm`, `sqs`, `s3`, `kinesis-streams`, …
+    pub service: String,
+    pub kind: EndpointKind,
+    #[serde(default)]
+    pub private_dns: bool,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peering {
+    pub id: String,
+    /// The two VPC IDs.
+    pub between: [String; 2],
+    #[serde(default = "active")]
+    pub status: String,
+}
+
+fn active() -> String {
+    "active".into()
+}
+
+impl Topology {
+    pub fn vpc(&self, id: &str) -> Option<&Vpc> {
+        self.vpcs.iter().find(|v| v.id == id)
+    }
+
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &Vpc> {
+        self.vpcs.iter().filter(move |v| v.role == role)
+    }
+
+    /// The VPC the appliance's address is in.
+    pub fn appliance_vpc(&self) -> Option<&Vpc> {
+        self.with_role(Role::Appliance).next()
+    }
+}
+
+impl Vpc {
+    pub fn security_group(&self, id: &str) -> Option<&SecurityGroup> {
+        self.security_groups.iter().find(|g| g.id == id)
+    }
+}

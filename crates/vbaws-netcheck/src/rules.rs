@@ -1,0 +1,409 @@
+//! The rules of Veeam's guide for worker instances in a private environment.
+
+use std::collections::BTreeSet;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::model::{EndpointKind, Operation, Role, Topology, Vpc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem, what it breaks, and the command that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub rule: &'static str,
+    pub message: String,
+    /// An AWS CLI command that adds what is missing, when one can.
+    pub fix: Option<String>,
+}
+
+/// Two VPCs that must reach each other; `b_addresses` is what `a` must route to (the appliance
+/// is one address, not its whole VPC).
+struct Pair<'a> {
+    a: &'a Vpc,
+    b: &'a Vpc,
+    a_addresses: Vec<Ipv4Net>,
+    b_addresses: Vec<Ipv4Net>,
+    why: &'static str,
+}
+
+pub fn check(topology: &Topology) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let pairs = required_pairs(topology, &mut findings);
+    for pair in &pairs {
+        check_pair(topology, pair, &mut findings);
+    }
+    check_worker_endpoints(topology, &mut findings);
+    check_repository_endpoints(topology, &mut findings);
+    check_public_ranges(topology, &mut findings);
+    findings.sort_by(|x, y| (x.severity, x.rule).cmp(&(y.severity, y.rule)));
+    findings.dedup();
+    findings
+}
+
+fn required_pairs<'a>(topology: &'a Topology, findings: &mut Vec<Finding>) -> Vec<Pair<'a>> {
+    let workers: Vec<&Vpc> = topology.with_role(Role::Worker).collect();
+    let standard: Vec<&Vpc> = topology.with_role(Role::StandardRepository).collect();
+    let archive: Vec<&Vpc> = topology.with_role(Role::ArchiveRepository).collect();
+    let archiving = topology.operations.contains(&Operation::Archive);
+    let mut pairs = Vec::new();
+    let whole = |v: &Vpc| v.cidrs.clone();
+    for role in [Role::Worker, Role::StandardRepository] {
+        if topology.with_role(role).next().is_none() {
+            findings.push(error(
+                "topology",
+                format!("no VPC has the role {role:?}; the plan needs a worker VPC and a repository VPC"),
+                None,
+            ));
+        }
+    }
+    if archiving && archive.is_empty() {
+        findings.push(error(
+            "topology",
+            "archiving is planned, but no VPC has the role ArchiveRepository".into(),
+            None,
+        ));
+    }
+    for w in &workers {
+        for r in standard
+            .iter()
+            .chain(if archiving { archive.iter() } else { [].iter() })
+        {
+            pairs.push(Pair {
+                a: w,
+                b: r,
+                a_addresses: whole(w),
+                b_addresses: whole(r),
+                why: "workers write to and read from the repository",
+            });
+        }
+    }
+    if archiving {
+        for s in &standard {
+            for a in &archive {
+                pairs.push(Pair {
+                    a: s,
+                    b: a,
+                    a_addresses: whole(s),
+                    b_addresses: whole(a),
+                    why: "archiving copies from the standard to the archive repository",
+                });
+            }
+        }
+    }
+    match topology.appliance_vpc() {
+        Some(appliance) => {
+            for r in standard.iter().chain(archive.iter()) {
+                pairs.push(Pair {
+                    a: appliance,
+                    b: r,
+                    a_addresses: vec![topology.appliance_address],
+                    b_addresses: whole(r),
+                    why: "the appliance reaches every repository's S3 endpoint (peering does not chain)",
+                });
+            }
+        }
+        None => findings.push(error("topology", "no VPC has the role Appliance".into(), None)),
+    }
+    pairs
+}
+
+fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>) {
+    let (a, b) = (pair.a, pair.b);
+    for x in &a.cidrs {
+        for y in &b.cidrs {
+            if x.contains(&y.network()) || y.contains(&x.network()) {
+                findings.push(error(
+                    "cidr-overlap",
+                    format!("VPC {} ({x}) and VPC {} ({y}) overlap, so they cannot be peered; {}: give one of them a different CIDR", a.id, b.id, pair.why),
+                    None,
+                ));
+                return;
+            }
+        }
+    }
+    let peering = topology.peerings.iter().find(|p| {
+        (p.between[0] == a.id && p.between[1] == b.id) || (p.between[0] == b.id && p.between[1] == a.id)
+    });
+    let pcx = match peering {
+        Some(p) if p.status == "active" => p.id.clone(),
+        Some(p) => {
+            findings.push(error(
+                "peering",
+                format!(
+                    "the peering {} between {} and {} is {}, not active: accept it",
+                    p.id, a.id, b.id, p.status
+                ),
+                Some(format!(
+                    "aws ec2 accept-vpc-peering-connection --vpc-peering-connection-id {}",
+                    p.id
+                )),
+            ));
+            p.id.clone()
+        }
+        None => {
+            let mut command = format!(
+                "aws ec2 create-vpc-peering-connection --vpc-id {} --peer-vpc-id {}",
+                a.id, b.id
+            );
+            if let Some(owner) = &b.account {
+                command.push_str(&format!(" --peer-owner-id {owner}"));
+            }
+            if let Some(region) = b.region.as_ref().filter(|r| Some(*r) != a.region.as_ref()) {
+                command.push_str(&format!(" --peer-region {region}"));
+            }
+            findings.push(error(
+                "peering",
+                format!(
+                    "VPCs {} and {} are not peered; {}. Peering does not chain, so this pair needs its own",
+                    a.id, b.id, pair.why
+                ),
+                Some(command),
+            ));
+            "<the new pcx-id>".to_owned()
+        }
+    };
+    check_routes(a, &pair.b_addresses, &pcx, b, findings);
+    check_routes(b, &pair.a_addresses, &pcx, a, findings);
+}
+
+/// Every route table of `from` must send each of `to` through `pcx`, with no more specific route
+/// sending part of it elsewhere (longest prefix wins).
+fn check_routes(from: &Vpc, to: &[Ipv4Net], pcx: &str, peer: &Vpc, findings: &mut Vec<Finding>) {
+    for table in &from.route_tables {
+        for destination in to {
+            let best = table
+                .routes
+                .iter()
+                .filter(|r| r.destination.contains(destination))
+                .max_by_key(|r| r.destination.prefix_len());
+            let shadowed = table.routes.iter().find(|r| {
+                destination.contains(&r.destination) && r.destination != *destination && r.target != pcx
+            });
+            let fix = Some(format!(
+                "aws ec2 create-route --route-table-id {} --destination-cidr-block {destination} --vpc-peering-connection-id {pcx}",
+                table.id
+            ));
+            match (best, shadowed) {
+                (Some(route), _) if route.target != pcx => findings.push(error(
+                    "routes",
+                    format!(
+                        "route table {} of VPC {} sends {destination} ({}) to {}, not through {pcx}",
+                        table.id, from.id, peer.id, route.target
+                    ),
+                    fix,
+                )),
+                (None, _) => findings.push(error(
+                    "routes",
+                    format!("route table {} of VPC {} has no route to {destination} ({}); traffic needs routes in both directions", table.id, from.id, peer.id),
+                    fix,
+                )),
+                (Some(_), Some(other)) => findings.push(error(
+                    "routes",
+                    format!(
+                        "route table {} of VPC {} sends part of {destination} ({}) elsewhere: {} goes to {}",
+                        table.id, from.id, peer.id, other.destination, other.target
+                    ),
+                    None,
+                )),
+                (Some(_), None) => {}
+            }
+        }
+    }
+}
+
+fn required_services(topology: &Topology) -> BTreeSet<&'static str> {
+    topology
+        .operations
+        .iter()
+        .flat_map(|op| op.endpoints().iter().copied())
+        .collect()
+}
+
+fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
+    let services = required_services(topology);
+    for worker in topology.with_role(Role::Worker) {
+        if !worker.dns_support || !worker.dns_hostnames {
+            findings.push(error(
+                "vpc-dns",
+                format!("VPC {} must have DNS support and DNS hostnames enabled, or the endpoints' private DNS names do not resolve", worker.id),
+                Some(format!(
+                    "aws ec2 modify-vpc-attribute --vpc-id {0} --enable-dns-support '{{\"Value\":true}}' && aws ec2 modify-vpc-attribute --vpc-id {0} --enable-dns-hostnames '{{\"Value\":true}}'",
+                    worker.id
+                )),
+            ));
+        }
+        let region = worker.region.as_deref().unwrap_or("<region>");
+        for service in &services {
+            let found = worker
+                .endpoints
+                .iter()
+                .find(|e| e.service == *service && e.kind == EndpointKind::Interface);
+            match found {
+                None => findings.push(error(
+                    "endpoints",
+                    format!("VPC {} has no {service} interface endpoint, which the planned operations need", worker.id),
+                    Some(format!(
+                        "aws ec2 create-vpc-endpoint --vpc-id {} --vpc-endpoint-type Interface --service-name com.amazonaws.{region}.{service} --private-dns-enabled --subnet-ids <worker subnets> --security-group-ids <endpoint security group>",
+                        worker.id
+                    )),
+                )),
+                Some(endpoint) => {
+                    if !endpoint.private_dns {
+                        findings.push(error(
+                            "endpoints",
+                            format!("the {service} endpoint of VPC {} has private DNS off, so workers still call the public name", worker.id),
+                            endpoint.id.as_ref().map(|id| format!("aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled")),
+                        ));
+                    }
+                    for cidr in &worker.cidrs {
+                        admits_443(worker, &endpoint.security_groups, cidr, &format!("the {service} endpoint"), findings);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
+    let archiving = topology.operations.contains(&Operation::Archive);
+    let repositories: Vec<&Vpc> = topology
+        .vpcs
+        .iter()
+        .filter(|v| matches!(v.role, Role::StandardRepository | Role::ArchiveRepository))
+        .collect();
+    for repository in &repositories {
+        let s3: Vec<_> = repository
+            .endpoints
+            .iter()
+            .filter(|e| e.service == "s3")
+            .collect();
+        let interface = s3.iter().find(|e| e.kind == EndpointKind::Interface);
+        let Some(interface) = interface else {
+            let message = if s3.is_empty() {
+                format!(
+                    "repository VPC {} has no S3 interface endpoint; workers and the appliance reach the bucket through it",
+                    repository.id
+                )
+            } else {
+                format!(
+                    "repository VPC {} has only an S3 gateway endpoint, which private network deployment does not support; create an S3 interface endpoint",
+                    repository.id
+                )
+            };
+            let region = repository.region.as_deref().unwrap_or("<region>");
+            findings.push(error(
+                if s3.is_empty() { "s3-endpoint" } else { "s3-gateway" },
+                message,
+                Some(format!(
+                    "aws ec2 create-vpc-endpoint --vpc-id {} --vpc-endpoint-type Interface --service-name com.amazonaws.{region}.s3 --subnet-ids <repository subnets> --security-group-ids <s3 endpoint security group>",
+                    repository.id
+                )),
+            ));
+            continue;
+        };
+        if s3.iter().any(|e| e.kind == EndpointKind::Gateway) {
+            findings.push(warning(
+                "s3-gateway",
+                format!("repository VPC {} also has an S3 gateway endpoint: make sure the repository's settings name the interface endpoint", repository.id),
+            ));
+        }
+        let mut sources: Vec<(Ipv4Net, String)> = vec![(topology.appliance_address, "the appliance".into())];
+        for worker in topology.with_role(Role::Worker) {
+            sources.extend(
+                worker
+                    .cidrs
+                    .iter()
+                    .map(|c| (*c, format!("the workers of {}", worker.id))),
+            );
+        }
+        if archiving {
+            for other in repositories.iter().filter(|r| r.id != repository.id) {
+                sources.extend(
+                    other
+                        .cidrs
+                        .iter()
+                        .map(|c| (*c, format!("repository {}", other.id))),
+                );
+            }
+        }
+        for (cidr, who) in sources {
+            admits_443(
+                repository,
+                &interface.security_groups,
+                &cidr,
+                &format!("the S3 endpoint (from {who})"),
+                findings,
+            );
+        }
+    }
+    for vpc in topology.vpcs.iter().filter(|v| v.role == Role::Worker) {
+        if vpc
+            .endpoints
+            .iter()
+            .any(|e| e.service == "s3" && e.kind == EndpointKind::Gateway)
+        {
+            findings.push(warning(
+                "s3-gateway",
+                format!("worker VPC {} has an S3 gateway endpoint; private deployments use the repository's S3 interface endpoint instead", vpc.id),
+            ));
+        }
+    }
+}
+
+fn admits_443(vpc: &Vpc, groups: &[String], source: &Ipv4Net, what: &str, findings: &mut Vec<Finding>) {
+    let admitted = groups
+        .iter()
+        .filter_map(|id| vpc.security_group(id))
+        .any(|g| g.ingress.iter().any(|rule| rule.admits(443, source)));
+    if !admitted {
+        let group = groups.first().map_or("<its security group>", String::as_str);
+        findings.push(error(
+            "security-groups",
+            format!("{what} in VPC {} does not admit HTTPS (443) from {source}", vpc.id),
+            Some(format!("aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 443 --cidr {source}")),
+        ));
+    }
+}
+
+fn check_public_ranges(topology: &Topology, findings: &mut Vec<Finding>) {
+    let private: [Ipv4Net; 4] =
+        ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"].map(|c| c.parse().expect("valid"));
+    for vpc in &topology.vpcs {
+        for cidr in vpc
+            .cidrs
+            .iter()
+            .filter(|c| !private.iter().any(|p| p.contains(*c)))
+        {
+            findings.push(warning(
+                "public-range",
+                format!("VPC {} uses {cidr}, a public address range, as private addresses; AWS allows it, but it hides those internet addresses from the VPC", vpc.id),
+            ));
+        }
+    }
+}
+
+fn error(rule: &'static str, message: String, fix: Option<String>) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        rule,
+        message,
+        fix,
+    }
+}
+
+fn warning(rule: &'static str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        rule,
+        message,
+        fix: None,
+    }
+}
