@@ -46,6 +46,8 @@ templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the r
 	cfn-lint template/*.yaml
 	cfn-guard test --rules-file template/rules/promises.guard --test-data template/rules/promises.tests.yaml
 	cfn-guard validate --rules template/rules/promises.guard $(addprefix --data ,$(wildcard template/*.yaml)) --show-summary fail
+	cfn-guard test --rules-file template/rules/worker-network.guard --test-data template/rules/worker-network.tests.yaml
+	cfn-guard validate --rules template/rules/worker-network.guard --data template/worker-network.yaml --show-summary fail
 
 .PHONY: test
 test: lint tools templates ## Every check and test
