@@ -6,6 +6,7 @@
 //! private DNS, admitting HTTPS from the VPC; and no S3 gateway endpoint stands in for the
 //! interface one. Each finding says what is missing and gives the AWS CLI command that adds it.
 
+pub mod aws;
 pub mod model;
 mod rules;
 

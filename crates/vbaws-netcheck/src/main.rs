@@ -4,14 +4,23 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, ValueEnum};
 
-/// Checks a network plan (a topology YAML file) against the rules of Veeam's guide for worker
-/// instances in a private environment. Exits 0 when no error was found, 1 when one was, and 2
-/// when the file cannot be read.
+/// Checks a network plan against the rules of Veeam's guide for worker instances in a private
+/// environment. Exits 0 when no error was found, 1 when one was, and 2 when the input cannot be
+/// read.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// The topology file.
-    topology: PathBuf,
+    /// The topology file (YAML). Or give --aws and --roles instead.
+    #[arg(required_unless_present = "aws")]
+    topology: Option<PathBuf>,
+    /// A folder of `aws ec2 describe-vpcs`, `describe-route-tables`, `describe-security-groups`,
+    /// `describe-vpc-endpoints` and `describe-vpc-peering-connections` outputs (*.json, one
+    /// folder per account allowed), instead of a topology file.
+    #[arg(long, requires = "roles", conflicts_with = "topology")]
+    aws: Option<PathBuf>,
+    /// With --aws: which VPC plays which role, the operations and the appliance's address.
+    #[arg(long)]
+    roles: Option<PathBuf>,
     /// Print only the AWS CLI commands that add what is missing.
     #[arg(long)]
     plan: bool,
@@ -27,13 +36,10 @@ enum Format {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let topology = match std::fs::read_to_string(&args.topology)
-        .map_err(|e| e.to_string())
-        .and_then(|t| vbaws_netcheck::load(&t).map_err(|e| e.to_string()))
-    {
+    let topology = match read(&args) {
         Ok(topology) => topology,
         Err(error) => {
-            eprintln!("{}: {error}", args.topology.display());
+            eprintln!("{error}");
             return ExitCode::from(2);
         }
     };
@@ -48,5 +54,20 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn read(args: &Args) -> Result<vbaws_netcheck::Topology, String> {
+    let text = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    match (&args.topology, &args.aws, &args.roles) {
+        (Some(path), _, _) => {
+            vbaws_netcheck::load(&text(path)?).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        (None, Some(dir), Some(roles)) => {
+            let roles: vbaws_netcheck::aws::Roles =
+                serde_norway::from_str(&text(roles)?).map_err(|e| format!("{}: {e}", roles.display()))?;
+            vbaws_netcheck::aws::load(dir, &roles).map_err(|e| e.to_string())
+        }
+        _ => Err("give a topology file, or --aws and --roles".to_owned()),
     }
 }

@@ -192,3 +192,54 @@ fn the_command_line_says_it_in_text_json_and_as_a_plan() {
     );
     assert_eq!(netcheck(&["/nonexistent.yaml"]).0, 2);
 }
+
+fn aws_example() -> (std::path::PathBuf, vbaws_netcheck::aws::Roles) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/netcheck/aws-example1");
+    let roles = serde_norway::from_str(&std::fs::read_to_string(dir.join("roles.yaml")).expect("roles"))
+        .expect("roles yaml");
+    (dir, roles)
+}
+
+#[test]
+fn the_aws_cli_output_of_example_1_passes_like_its_topology_file() {
+    let (dir, roles) = aws_example();
+    let topology = vbaws_netcheck::aws::load(&dir, &roles).expect("describe outputs");
+    assert_eq!(topology.vpcs.len(), 3);
+    assert_eq!(topology.peerings.len(), 2);
+    assert!(errors(&topology).is_empty(), "{:#?}", errors(&topology));
+    let worker = topology
+        .vpcs
+        .iter()
+        .find(|v| v.role == Role::Worker)
+        .expect("worker");
+    assert_eq!(worker.region.as_deref(), Some("us-east-1"));
+    assert!(
+        worker
+            .endpoints
+            .iter()
+            .any(|e| e.service == "ebs" && e.private_dns)
+    );
+}
+
+#[test]
+fn a_route_missing_from_the_aws_cli_output_is_found() {
+    let (dir, roles) = aws_example();
+    let copy = std::env::temp_dir().join(format!("netcheck-aws-{}", std::process::id()));
+    for account in ["backup-account", "repository-account", "appliance-account"] {
+        std::fs::create_dir_all(copy.join(account)).expect("dir");
+        for entry in std::fs::read_dir(dir.join(account)).expect("read").flatten() {
+            std::fs::copy(entry.path(), copy.join(account).join(entry.file_name())).expect("copy");
+        }
+    }
+    let tables = copy.join("repository-account/describe-route-tables.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tables).expect("read")).expect("json");
+    json["RouteTables"][0]["Routes"]
+        .as_array_mut()
+        .expect("routes")
+        .retain(|r| r["DestinationCidrBlock"] != "10.0.0.0/16");
+    std::fs::write(&tables, json.to_string()).expect("write");
+    let topology = vbaws_netcheck::aws::load(&copy, &roles).expect("describe outputs");
+    assert_found(&errors(&topology), "routes", &["rtb-repository", "10.0.0.0/16"]);
+    let _ = std::fs::remove_dir_all(copy);
+}
