@@ -49,8 +49,13 @@ templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the r
 	cfn-guard test --rules-file template/rules/worker-network.guard --test-data template/rules/worker-network.tests.yaml
 	cfn-guard validate --rules template/rules/worker-network.guard --data template/worker-network.yaml --show-summary fail
 
+# Deploys worker-network.yaml into moto's CloudFormation and checks the endpoints and rules.
+.PHONY: deploy-check
+deploy-check: tools
+	$(PY) tests/deploy/worker_network_moto.py
+
 .PHONY: test
-test: lint tools templates ## Every check and test
+test: lint tools templates deploy-check ## Every check and test
 	cargo test --workspace --locked
 	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
@@ -82,7 +87,7 @@ demo-check: tools
 
 .PHONY: bench
 bench: tools package ## Measure the functions and a 1000-account rollout; writes bench/RESULTS.md
-	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn -- --noplot
+	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn --bench external_id --bench routing
 	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md
 
