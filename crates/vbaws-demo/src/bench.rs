@@ -22,6 +22,8 @@ use crate::{
 pub struct FunctionFigures {
     pub cold_start_ms: Vec<f64>,
     pub warm_ms: Vec<f64>,
+    /// From the invocation to the answer's arrival at the ResponseURL, within `warm_ms`.
+    pub answered_ms: Vec<f64>,
     pub peak_rss_kib: Option<u64>,
 }
 
@@ -31,6 +33,9 @@ impl FunctionFigures {
     }
     pub fn warm(&self, p: f64) -> f64 {
         percentile(&self.warm_ms, p)
+    }
+    pub fn answered(&self, p: f64) -> f64 {
+        percentile(&self.answered_ms, p)
     }
 }
 
@@ -158,6 +163,12 @@ pub async fn measure_function(
         }
         if n > 0 {
             figures.warm_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            let key = format!("bench-{function}-{n}");
+            if let Some(put) = rig.bucket.puts_for(&key).last() {
+                figures
+                    .answered_ms
+                    .push((put.at.into_std() - started).as_secs_f64() * 1000.0);
+            }
         }
     }
     figures.peak_rss_kib = sandbox.pid().and_then(peak_rss_kib);

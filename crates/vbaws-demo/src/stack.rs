@@ -61,14 +61,9 @@ impl Stack {
             if resource_type.starts_with("Custom::") {
                 let event = self.event("Create", &id, &resource_type, &properties, None, None);
                 let answer = world.invoke(token(&properties)?, event).await?;
-                if answer["Status"] != "SUCCESS" {
-                    let reason = answer["Reason"].as_str().unwrap_or_default().to_owned();
+                if let Err(failed) = self.succeeded(&id, &answer) {
                     self.delete(world).await?;
-                    return Err(DemoError::Failed {
-                        account: self.account.clone(),
-                        resource: id,
-                        reason,
-                    });
+                    return Err(failed);
                 }
                 self.accept(&id, &resource_type, properties, &answer);
                 custom += 1;
@@ -116,14 +111,7 @@ impl Stack {
                 Some(&old.properties),
             );
             let answer = world.invoke(token(&properties)?, event).await?;
-            if answer["Status"] != "SUCCESS" {
-                let reason = answer["Reason"].as_str().unwrap_or_default().to_owned();
-                return Err(DemoError::Failed {
-                    account: self.account.clone(),
-                    resource: id,
-                    reason,
-                });
-            }
+            self.succeeded(&id, &answer)?;
             if answer["PhysicalResourceId"] != old.physical_id.as_str() {
                 cleanup.push((id.clone(), old));
             }
@@ -140,14 +128,7 @@ impl Stack {
                 None,
             );
             let answer = world.invoke(token(&old.properties)?, event).await?;
-            if answer["Status"] != "SUCCESS" {
-                let reason = answer["Reason"].as_str().unwrap_or_default().to_owned();
-                return Err(DemoError::Failed {
-                    account: self.account.clone(),
-                    resource: id,
-                    reason,
-                });
-            }
+            self.succeeded(&id, &answer)?;
         }
         Ok(updated)
     }
@@ -172,17 +153,23 @@ impl Stack {
                     None,
                 );
                 let answer = world.invoke(token(&deployed.properties)?, event).await?;
-                if answer["Status"] != "SUCCESS" {
-                    let reason = answer["Reason"].as_str().unwrap_or_default().to_owned();
-                    return Err(DemoError::Failed {
-                        account: self.account.clone(),
-                        resource: id.clone(),
-                        reason,
-                    });
-                }
+                self.succeeded(id, &answer)?;
             }
         }
         Ok(())
+    }
+
+    /// A FAILED answer as an error that names the account and the resource.
+    fn succeeded(&self, resource: &str, answer: &Value) -> Result<(), DemoError> {
+        if answer["Status"] == "SUCCESS" {
+            return Ok(());
+        }
+        let reason = answer["Reason"].as_str().unwrap_or_default().to_owned();
+        Err(DemoError::Failed {
+            account: self.account.clone(),
+            resource: resource.to_owned(),
+            reason,
+        })
     }
 
     /// The value a custom resource returned (its Data), as `Fn::GetAtt` reads it.

@@ -13,6 +13,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
+    serve::ListenerExt,
 };
 use serde_json::json;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -47,6 +48,10 @@ impl SecretsExtension {
             token: session_token.to_owned(),
             ..Inner::default()
         }));
+        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let app = Router::new()
             .route("/secretsmanager/get", get(secret))
             .with_state(Arc::clone(&inner));

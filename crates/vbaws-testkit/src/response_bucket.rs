@@ -14,6 +14,7 @@ use axum::{
     extract::State,
     http::Uri,
     http::{HeaderMap, Method, StatusCode, header},
+    serve::ListenerExt,
 };
 use tokio::{net::TcpListener, sync::Notify, task::JoinHandle, time::Instant};
 
@@ -71,6 +72,10 @@ impl ResponseBucket {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner::default());
+        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let app = Router::new().fallback(record).with_state(Arc::clone(&inner));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -21,6 +21,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::ListenerExt,
 };
 use tokio::{
     net::TcpListener,
@@ -100,6 +101,10 @@ impl RuntimeApi {
             polls: AtomicU64::new(0),
             first_poll: Mutex::default(),
             next_id: AtomicU64::new(1),
+        });
+        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
         });
         let app = router(Arc::clone(&inner));
         let server = tokio::spawn(async move {

@@ -90,14 +90,15 @@ async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
     out.push_str(
         "## The functions, as processes (x86_64 release builds, through the Runtime API stand-in)\n\n",
     );
-    out.push_str("| Function | Cold start (median of runs) | Warm event p50 | Warm event p99 | Peak RSS | Deployment zip (arm64) |\n| --- | --- | --- | --- | --- | --- |\n");
+    out.push_str("| Function | Cold start (median of runs) | Warm event p50 | Warm event p99 | Answer arrived (p50) | Peak RSS | Deployment zip (arm64) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for (name, f) in &functions {
         let _ = writeln!(
             out,
-            "| `{name}` | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} |",
+            "| `{name}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} |",
             f.cold_start_median(),
             f.warm(50.0),
             f.warm(99.0),
+            f.answered(50.0),
             f.peak_rss_kib
                 .map_or("n/a".to_owned(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
             zip_size(&args.zips.join(format!("{name}.zip"))),
