@@ -49,10 +49,14 @@ templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the r
 	cfn-guard test --rules-file template/rules/worker-network.guard --test-data template/rules/worker-network.tests.yaml
 	cfn-guard validate --rules template/rules/worker-network.guard --data template/worker-network.yaml --show-summary fail
 
-# Deploys worker-network.yaml into moto's CloudFormation and checks the endpoints and rules.
+# Deployment checks against moto: worker-network.yaml through moto's CloudFormation, and
+# roles.yaml rolled out to a mocked organization's OU by the project's CloudFormation player
+# (moto's cannot run it), its IAM resources landed in each member account.
 .PHONY: deploy-check
 deploy-check: tools
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	$(PY) tests/deploy/worker_network_moto.py
+	$(PY) tests/deploy/roles_moto.py
 
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test

@@ -31,6 +31,15 @@ struct Args {
     /// The roles template.
     #[arg(long, default_value = "template/roles.yaml")]
     template: PathBuf,
+    /// The OU's account IDs (comma-separated), instead of made-up ones.
+    #[arg(long, value_delimiter = ',')]
+    account_ids: Option<Vec<String>>,
+    /// Stop after the first rollout.
+    #[arg(long)]
+    rollout_only: bool,
+    /// Write each account's AWS resources (IAM roles, policies, instance profile) as JSON here.
+    #[arg(long)]
+    aws_resources_out: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -56,10 +65,12 @@ async fn main() -> ExitCode {
         }
     };
     let plan = story::Plan {
-        accounts: args.accounts,
+        accounts: args.account_ids.as_ref().map_or(args.accounts, Vec::len),
         joiners: args.joiners,
         leavers: args.leavers.min(args.accounts),
         concurrency: args.concurrency,
+        account_ids: args.account_ids.clone(),
+        rollout_only: args.rollout_only,
     };
     let world = match World::start(&bin_dir, args.sandboxes).await {
         Ok(world) => Arc::new(world),
@@ -77,6 +88,13 @@ async fn main() -> ExitCode {
     match story::run(Arc::clone(&world), template, &plan).await {
         Ok(report) => {
             println!("{}", report.table());
+            if let Some(path) = &args.aws_resources_out {
+                let json = serde_json::to_string_pretty(&report.aws_resources).unwrap_or_default();
+                if let Err(error) = std::fs::write(path, json) {
+                    eprintln!("cannot write {}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             if report.problems.is_empty() {
                 println!(
                     "Consistent: every account of the OU is registered with the external IDs its roles trust, and no other."

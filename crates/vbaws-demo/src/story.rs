@@ -25,6 +25,10 @@ pub struct Plan {
     pub leavers: usize,
     /// Stacks in flight at once, as a StackSet's MaxConcurrentCount.
     pub concurrency: usize,
+    /// The OU's account IDs, instead of made-up ones.
+    pub account_ids: Option<Vec<String>>,
+    /// Stop after the first rollout (no joins, departures or rotation).
+    pub rollout_only: bool,
 }
 
 /// What happened.
@@ -39,6 +43,8 @@ pub struct Report {
     pub logins: u64,
     pub elapsed: Duration,
     pub problems: Vec<String>,
+    /// Each account's AWS resources, as CloudFormation would have created them.
+    pub aws_resources: BTreeMap<String, Vec<(String, String, serde_json::Value)>>,
 }
 
 const APPLIANCE_ROLE: &str = "arn:aws:iam::111111111111:role/VeeamBackupInstance";
@@ -61,8 +67,17 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
         plan.accounts, plan.concurrency
     ));
-    let initial: Vec<Stack> = (0..plan.accounts).map(new_stack).collect();
+    let initial: Vec<Stack> = match &plan.account_ids {
+        Some(ids) => ids
+            .iter()
+            .map(|id| Stack::new(Arc::clone(&template), id, &parameters))
+            .collect(),
+        None => (0..plan.accounts).map(new_stack).collect(),
+    };
     fan_out(&world, &stacks, initial, plan.concurrency, Action::Create).await?;
+    if plan.rollout_only {
+        return Ok(finish(&world, &*stacks.lock().await, plan, started));
+    }
 
     say(&format!(
         "2. {} accounts join the OU: automatic deployment",
@@ -90,6 +105,10 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     fan_out(&world, &stacks, current, plan.concurrency, Action::Rotate).await?;
 
     let stacks = stacks.lock().await;
+    Ok(finish(&world, &stacks, plan, started))
+}
+
+fn finish(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, started: Instant) -> Report {
     let mut report = Report {
         accounts: stacks.len(),
         events: world.events.load(Ordering::Relaxed),
@@ -98,10 +117,14 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         appliance_requests: world.appliance.sim.requests().len(),
         logins: world.appliance.sim.logins(),
         elapsed: started.elapsed(),
+        aws_resources: stacks
+            .iter()
+            .map(|(account, stack)| (account.clone(), stack.aws_resources()))
+            .collect(),
         ..Report::default()
     };
-    verify(&world, &stacks, plan, &mut report);
-    Ok(report)
+    verify(world, stacks, plan, &mut report);
+    report
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +246,7 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, report: 
             }
         }
     }
-    for n in 0..plan.leavers {
+    for n in (0..plan.leavers).filter(|_| !plan.rollout_only) {
         let gone = account(n);
         if registrations.iter().any(|r| r.account_id == gone) {
             report
