@@ -5,53 +5,34 @@ use std::{path::Path, time::Duration};
 
 use serde_json::{Value, json};
 use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox,
+    Completion, Deadline, Lambda, SIGNATURE,
     events::{Resource, request_id},
 };
 
-const PATIENCE: Duration = Duration::from_secs(10);
-
 struct Rig {
-    runtime: RuntimeApi,
-    bucket: ResponseBucket,
-    sandbox: Sandbox,
+    lambda: Lambda,
     resource: Resource,
 }
 
 impl Rig {
     async fn start() -> Self {
-        let runtime = RuntimeApi::start().await.expect("runtime api");
-        let bucket = ResponseBucket::start().await.expect("bucket");
-        let binary = Path::new(env!("CARGO_BIN_EXE_random-ext-id"));
-        let sandbox = Sandbox::start(
-            binary,
-            &runtime,
-            &[("RESPONSE_URL_ALLOWED_HOSTS", &bucket.host())],
-        )
-        .expect("function starts");
+        let lambda = Lambda::start(Path::new(env!("CARGO_BIN_EXE_random-ext-id")), &[])
+            .await
+            .expect("function starts");
         Self {
-            runtime,
-            bucket,
-            sandbox,
+            lambda,
             resource: Resource::new("Custom::RandomExtIdGenerator", "Ec2RoleExtId"),
         }
     }
 
-    /// Sends an event whose ResponseURL is replaced by one of the stand-in's, and returns the
-    /// answer's body.
-    async fn answer(&self, mut event: Value) -> Value {
-        let key = request_id();
-        event["ResponseURL"] = json!(self.bucket.url(&key));
-        let completion = self
-            .runtime
-            .invoke(&event, Deadline::In(Duration::from_secs(30)), PATIENCE)
+    /// Sends an event through a fresh ResponseURL, and returns the answer's body.
+    async fn answer(&self, event: Value) -> Value {
+        let (_, completion, put) = self
+            .lambda
+            .send(event, Deadline::In(Duration::from_secs(30)))
             .await;
         assert_eq!(completion, Completion::Response("null".into()));
-        self.bucket
-            .delivered(&key, Duration::from_secs(1))
-            .await
-            .expect("answer delivered")
-            .json()
+        put.expect("answer delivered").json()
     }
 
     async fn create(&self, props: Value) -> Value {
@@ -233,7 +214,7 @@ async fn lengths_outside_iam_limits_fail_with_a_reason_naming_length_and_its_ran
 async fn the_id_never_reaches_the_log() {
     let rig = Rig::start().await;
     let created = rig.create(json!({"Length": 64})).await;
-    let output = rig.sandbox.output();
+    let output = rig.lambda.sandbox.output();
     assert!(output.contains("answer delivered"), "{output}");
     assert!(
         !output.contains(ext_id(&created)),

@@ -3,7 +3,8 @@
 //!
 //! - [`RuntimeApi`]: the Lambda Runtime API, with real deadlines.
 //! - [`ResponseBucket`]: the S3 bucket behind pre-signed ResponseURLs, recording every PUT.
-//! - [`Sandbox`]: a function binary run as one Lambda sandbox.
+//! - [`Sandbox`]: a function binary run as one Lambda sandbox; [`Lambda`]: a sandbox with its
+//!   Runtime API and ResponseURL bucket.
 //! - [`events`]: CloudFormation's custom-resource events, shaped as CloudFormation sends them.
 //! - [`SecretsExtension`]: the Parameters and Secrets Lambda Extension's HTTP interface.
 //! - [`Moto`]: moto's server, for the AWS APIs a function calls through the SDK.
@@ -13,12 +14,14 @@
 
 pub mod events;
 mod extension;
+mod lambda;
 mod moto;
 mod response_bucket;
 mod runtime_api;
 mod sandbox;
 
 pub use extension::SecretsExtension;
+pub use lambda::Lambda;
 pub use moto::{Moto, free_port};
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};

@@ -6,51 +6,43 @@ use std::{path::Path, time::Duration};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use vbaws_testkit::{
-    Completion, Deadline, RecordedPut, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox,
+    Completion, Deadline, Lambda, RecordedPut, ResponseBucket, SIGNATURE,
     events::{Resource, request_id},
 };
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
 struct Rig {
-    runtime: RuntimeApi,
-    bucket: ResponseBucket,
-    sandbox: Sandbox,
+    lambda: Lambda,
     resource: Resource,
 }
 
 impl Rig {
     async fn start(env: &[(&str, &str)]) -> Self {
-        let runtime = RuntimeApi::start().await.expect("runtime api");
-        let bucket = ResponseBucket::start().await.expect("bucket");
-        let allowed = bucket.host();
-        let env: Vec<(&str, &str)> = env
-            .iter()
-            .copied()
-            .chain([("RESPONSE_URL_ALLOWED_HOSTS", allowed.as_str())])
-            .collect();
-        let sandbox =
-            Sandbox::start(Path::new(env!("CARGO_BIN_EXE_cfn-probe")), &runtime, &env).expect("probe starts");
+        let lambda = Lambda::start(Path::new(env!("CARGO_BIN_EXE_cfn-probe")), env)
+            .await
+            .expect("probe starts");
         Self {
-            runtime,
-            bucket,
-            sandbox,
+            lambda,
             resource: Resource::new("Custom::Probe", "Probe"),
         }
     }
 
     /// Sends `event` and returns how the invocation ended and the delivered answer for `key`.
     async fn send(&self, key: &str, event: Value, deadline: Deadline) -> (Completion, Option<RecordedPut>) {
-        let completion = self.runtime.invoke(&event, deadline, PATIENCE).await;
+        let completion = self.lambda.runtime.invoke(&event, deadline, PATIENCE).await;
         (
             completion,
-            self.bucket.delivered(key, Duration::from_millis(200)).await,
+            self.lambda
+                .bucket
+                .delivered(key, Duration::from_millis(200))
+                .await,
         )
     }
 
     async fn create(&self, props: Value) -> (String, Completion, Option<RecordedPut>) {
         let key = request_id();
-        let event = self.resource.create(&self.bucket.url(&key), &key, props);
+        let event = self.resource.create(&self.lambda.bucket.url(&key), &key, props);
         let (completion, put) = self
             .send(&key, event, Deadline::In(Duration::from_secs(30)))
             .await;
@@ -58,7 +50,7 @@ impl Rig {
     }
 
     fn output(&self) -> String {
-        self.sandbox.output()
+        self.lambda.sandbox.output()
     }
 }
 
@@ -86,7 +78,7 @@ async fn create_is_answered_once_with_exact_headers_and_copied_routing_fields() 
     assert_eq!(body["LogicalResourceId"], "Probe");
     assert_eq!(body["PhysicalResourceId"], format!("Probe-{key}"));
     assert_eq!(body["Data"]["Echo"], "Probe");
-    assert_eq!(rig.bucket.all_puts().len(), 1, "exactly one PUT");
+    assert_eq!(rig.lambda.bucket.all_puts().len(), 1, "exactly one PUT");
 }
 
 #[tokio::test]
@@ -94,7 +86,7 @@ async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replace
     let rig = Rig::start(&[]).await;
     let url_key = request_id();
     let update = rig.resource.update(
-        &rig.bucket.url(&url_key),
+        &rig.lambda.bucket.url(&url_key),
         &url_key,
         "probe-1",
         json!({}),
@@ -111,7 +103,7 @@ async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replace
 
     let url_key = request_id();
     let replace = rig.resource.update(
-        &rig.bucket.url(&url_key),
+        &rig.lambda.bucket.url(&url_key),
         &url_key,
         "probe-1",
         json!({"PhysicalId": "probe-2"}),
@@ -128,7 +120,7 @@ async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replace
 
     let url_key = request_id();
     let delete = rig.resource.delete(
-        &rig.bucket.url(&url_key),
+        &rig.lambda.bucket.url(&url_key),
         &url_key,
         "probe-1",
         json!({"PhysicalId": "other"}),
@@ -166,7 +158,7 @@ async fn bad_input_is_failed_with_a_reason_that_names_it() {
     );
 
     let key = request_id();
-    let mut event = rig.resource.create(&rig.bucket.url(&key), &key, json!({}));
+    let mut event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
     event["RequestType"] = json!("Destroy");
     let body = answered(
         rig.send(&key, event, Deadline::In(Duration::from_secs(30)))
@@ -183,7 +175,7 @@ async fn bad_input_is_failed_with_a_reason_that_names_it() {
     );
 
     let key = request_id();
-    let mut event = rig.resource.create(&rig.bucket.url(&key), &key, json!({}));
+    let mut event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
     event.as_object_mut().expect("object").remove("StackId");
     let body = answered(
         rig.send(&key, event, Deadline::In(Duration::from_secs(30)))
@@ -233,7 +225,7 @@ async fn slow_work_is_abandoned_and_answered_before_a_close_deadline() {
     let key = request_id();
     let event = rig
         .resource
-        .create(&rig.bucket.url(&key), &key, json!({"SleepMs": 60_000}));
+        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 60_000}));
     let sent = Instant::now();
     let deadline = Duration::from_secs(4);
     let (completion, put) = rig.send(&key, event, Deadline::In(deadline)).await;
@@ -267,7 +259,7 @@ async fn a_nonsense_deadline_falls_back_to_the_configured_budget() {
     let key = request_id();
     let event = rig
         .resource
-        .create(&rig.bucket.url(&key), &key, json!({"SleepMs": 10}));
+        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 10}));
     let (_, put) = rig.send(&key, event, Deadline::Raw(600_000)).await;
     assert_eq!(answered(put)["Status"], "SUCCESS");
     assert!(
@@ -279,7 +271,7 @@ async fn a_nonsense_deadline_falls_back_to_the_configured_budget() {
     let key = request_id();
     let event = rig
         .resource
-        .create(&rig.bucket.url(&key), &key, json!({"SleepMs": 30_000}));
+        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 30_000}));
     let sent = Instant::now();
     let (_, put) = rig.send(&key, event, Deadline::Raw(0)).await;
     let put = put.expect("answered within the fallback budget");
@@ -290,13 +282,25 @@ async fn a_nonsense_deadline_falls_back_to_the_configured_budget() {
 #[tokio::test]
 async fn a_refusing_bucket_is_retried_until_it_accepts() {
     let rig = Rig::start(&[]).await;
-    rig.bucket.refuse_next(&[503, 503]);
+    rig.lambda.bucket.refuse_next(&[503, 503]);
     let (key, completion, put) = rig.create(json!({})).await;
     assert_eq!(completion, Completion::Response("null".into()));
     assert_eq!(answered(put)["Status"], "SUCCESS");
-    let statuses: Vec<u16> = rig.bucket.puts_for(&key).iter().map(|p| p.status).collect();
+    let statuses: Vec<u16> = rig
+        .lambda
+        .bucket
+        .puts_for(&key)
+        .iter()
+        .map(|p| p.status)
+        .collect();
     assert_eq!(statuses, [503, 503, 200]);
-    let bodies: Vec<_> = rig.bucket.puts_for(&key).iter().map(|p| p.body.clone()).collect();
+    let bodies: Vec<_> = rig
+        .lambda
+        .bucket
+        .puts_for(&key)
+        .iter()
+        .map(|p| p.body.clone())
+        .collect();
     assert!(
         bodies.windows(2).all(|w| w[0] == w[1]),
         "every attempt sends the same answer"
@@ -307,9 +311,9 @@ async fn a_refusing_bucket_is_retried_until_it_accepts() {
 #[tokio::test]
 async fn a_bucket_that_never_accepts_gets_up_before_the_deadline_and_lambda_is_told() {
     let rig = Rig::start(&[("PROBE_SAFETY_MARGIN_MS", "1000")]).await;
-    rig.bucket.refuse_next(&[503; 1000]);
+    rig.lambda.bucket.refuse_next(&[503; 1000]);
     let key = request_id();
-    let event = rig.resource.create(&rig.bucket.url(&key), &key, json!({}));
+    let event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
     let sent = Instant::now();
     let (completion, _) = rig.send(&key, event, Deadline::In(Duration::from_secs(3))).await;
     assert!(
@@ -321,7 +325,7 @@ async fn a_bucket_that_never_accepts_gets_up_before_the_deadline_and_lambda_is_t
         matches!(&completion, Completion::Error { error_type, .. } if error_type == "AnswerUndelivered"),
         "{completion:?}"
     );
-    assert!(rig.bucket.puts_for(&key).len() >= 3, "retried");
+    assert!(rig.lambda.bucket.puts_for(&key).len() >= 3, "retried");
 }
 
 #[tokio::test]
@@ -367,9 +371,12 @@ async fn the_delete_of_a_failed_create_succeeds_without_calling_the_handler() {
 
     let key = request_id();
     // Were the handler called, it would panic and answer FAILED.
-    let delete = rig
-        .resource
-        .delete(&rig.bucket.url(&key), &key, &marker, json!({"Panic": true}));
+    let delete = rig.resource.delete(
+        &rig.lambda.bucket.url(&key),
+        &key,
+        &marker,
+        json!({"Panic": true}),
+    );
     let body = answered(
         rig.send(&key, delete, Deadline::In(Duration::from_secs(30)))
             .await
@@ -387,12 +394,14 @@ async fn events_that_cannot_be_answered_are_skipped_and_the_next_is_served() {
         json!({"StackId": "s", "ResourceProperties": {"Secret": "hunter2"}}),
     ] {
         let completion = rig
+            .lambda
             .runtime
             .invoke(&junk, Deadline::In(Duration::from_secs(30)), PATIENCE)
             .await;
         assert_eq!(completion, Completion::Response("null".into()));
     }
     let raw = rig
+        .lambda
         .runtime
         .invoke_raw(
             "{truncated".into(),
@@ -404,7 +413,7 @@ async fn events_that_cannot_be_answered_are_skipped_and_the_next_is_served() {
         matches!(raw, Completion::Error { .. }),
         "the runtime reports JSON it cannot read: {raw:?}"
     );
-    assert!(rig.bucket.all_puts().is_empty());
+    assert!(rig.lambda.bucket.all_puts().is_empty());
 
     let (_, _, put) = rig.create(json!({})).await;
     assert_eq!(answered(put)["Status"], "SUCCESS");
@@ -422,7 +431,7 @@ async fn events_that_cannot_be_answered_are_skipped_and_the_next_is_served() {
 #[tokio::test]
 async fn logs_are_structured_json_on_request_and_never_show_the_signature() {
     let rig = Rig::start(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]).await;
-    rig.bucket.refuse_next(&[500]);
+    rig.lambda.bucket.refuse_next(&[500]);
     let (key, _, put) = rig.create(json!({})).await;
     assert_eq!(answered(put)["Status"], "SUCCESS");
     let output = rig.output();
@@ -456,6 +465,7 @@ async fn a_response_url_outside_the_allow_list_gets_no_put() {
     let key = request_id();
     let forged = rig.resource.create(&elsewhere.url(&key), &key, json!({}));
     let completion = rig
+        .lambda
         .runtime
         .invoke(&forged, Deadline::In(Duration::from_secs(30)), PATIENCE)
         .await;
