@@ -14,35 +14,17 @@ Run by `make deploy-check` (part of `make test`).
 import json
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import boto3
+
+import local_moto
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEMO = ROOT / "target" / "debug" / "vbaws-demo"
 APPLIANCE_ROLE = "arn:aws:iam::111111111111:role/VeeamBackupInstance"
-
-
-def start_moto():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("moto did not start")
 
 
 def organization(kw, members):
@@ -82,7 +64,7 @@ def land(iam, resources):
 
 
 def main():
-    proc, url = start_moto()
+    proc, url = local_moto.start()
     problems = []
     try:
         kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")

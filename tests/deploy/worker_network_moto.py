@@ -6,38 +6,16 @@ differ from what Veeam's guide requires for the chosen operations.
 """
 
 import pathlib
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import boto3
+
+import local_moto
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = (ROOT / "template" / "worker-network.yaml").read_text()
 APPLIANCE = "192.168.100.10/32"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto():
-    port = free_port()
-    server = ROOT / ".venv" / "bin" / "moto_server"
-    proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("moto did not start")
 
 
 def deploy(cfn, name, parameters):
@@ -51,7 +29,7 @@ def deploy(cfn, name, parameters):
 
 
 def main():
-    proc, url = start_moto()
+    proc, url = local_moto.start()
     problems = []
     try:
         kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
