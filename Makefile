@@ -37,9 +37,12 @@ fmt: ## Format the code
 	cargo fmt --all
 
 .PHONY: lint
-lint: ## rustfmt and clippy, warnings as errors
+lint: ## rustfmt and clippy, warnings as errors; every documented target still exists
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@for target in demo bench fuzz package publish deploy-lambdas deploy-stackset update-stackset; do \
+	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
+	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a >/dev/null || { echo "make $$target is broken"; exit 1; }; done
 
 .PHONY: templates
 templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the rules' own tests
@@ -94,6 +97,68 @@ bench: tools package ## Measure the functions and a 1000-account rollout; writes
 	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn --bench external_id --bench routing
 	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md
+
+# ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------
+# Every variable can be given on the command line: make deploy-lambdas BUCKET=… ORG_ID=… …
+REGION ?= $(shell aws configure get region 2>/dev/null)
+PREFIX ?= vbaws
+LAMBDAS_STACK ?= $(PREFIX)-lambdas
+STACKSET ?= $(PREFIX)-veeam-roles
+CALL_AS ?= DELEGATED_ADMIN
+ON_DELETE ?= Remove
+ROTATION ?= initial
+
+.PHONY: publish
+publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=… [REGION=…])
+	@test -n "$(BUCKET)" || { echo "BUCKET=<an S3 bucket in $(REGION)> is required"; exit 2; }
+	aws s3 cp dist/random-ext-id.zip s3://$(BUCKET)/random-ext-id.zip --region $(REGION)
+	aws s3 cp dist/veeam-configurator.zip s3://$(BUCKET)/veeam-configurator.zip --region $(REGION)
+	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
+
+# APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated) and ORG_ID
+# describe the backup account; see the runbook in the README.
+.PHONY: deploy-lambdas
+deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the README's runbook)
+	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID; do \
+	  test -n "$${!v}" || { echo "$$v is required (see the README's runbook)"; exit 2; }; done
+	aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
+	  --template-file template/lambdas.yaml --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
+	    ApplianceAddress=$(APPLIANCE_IP) ApplianceSecurityGroupId=$(APPLIANCE_SG) ApplianceCertSha256=$(CERT_SHA256) \
+	    VpcId=$(VPC) SubnetIds=$(SUBNETS) OrganizationId=$(ORG_ID) \
+	    CreateSecretsManagerEndpoint=$(or $(SECRETS_ENDPOINT),false) S3GatewayRouteTableIds=$(ROUTE_TABLES)
+
+.PHONY: deploy-stackset
+deploy-stackset: ## Create the roles StackSet and its stack instances (OU=ou-… [OU=…,…] APPLIANCE_ROLE_ARN=…)
+	@for v in OU APPLIANCE_ROLE_ARN; do test -n "$${!v}" || { echo "$$v is required"; exit 2; }; done
+	aws cloudformation create-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
+	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+	  --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
+	  --managed-execution Active=true --parameters $(ROLES_PARAMETERS)
+	aws cloudformation create-stack-instances --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
+	  --deployment-targets OrganizationalUnitIds=$(OU) --regions $(REGION) \
+	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
+
+.PHONY: update-stackset
+update-stackset: ## Roll a new roles.yaml or new parameters out to every member account
+	@test -n "$(APPLIANCE_ROLE_ARN)" || { echo "APPLIANCE_ROLE_ARN is required"; exit 2; }
+	aws cloudformation update-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
+	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+	  --parameters $(ROLES_PARAMETERS) \
+	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
+
+ROLES_PARAMETERS = ParameterKey=VeeamApplianceRoleArn,ParameterValue=$(APPLIANCE_ROLE_ARN) \
+  ParameterKey=RandomExtIdFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
+    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='RandomExtIdFunctionArn'].OutputValue" --output text) \
+  ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
+    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='VeeamConfiguratorFunctionArn'].OutputValue" --output text) \
+  ParameterKey=OnDelete,ParameterValue=$(ON_DELETE) ParameterKey=ExternalIdRotation,ParameterValue=$(ROTATION)
+
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: ## Fuzz the event parser with cargo-fuzz for FUZZ_SECONDS (default 60)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cargo fuzz run --sanitizer none --fuzz-dir fuzz event_parser -- -max_total_time=$(FUZZ_SECONDS)
 
 .PHONY: clean
 clean: ## Remove build output
