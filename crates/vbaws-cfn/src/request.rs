@@ -84,14 +84,6 @@ impl<P> Request<P> {
             .nth(4)
             .filter(|account| !account.is_empty())
     }
-
-    /// The stack's Region, read from StackId.
-    pub fn stack_region(&self) -> Option<&str> {
-        self.stack_id
-            .split(':')
-            .nth(3)
-            .filter(|region| !region.is_empty())
-    }
 }
 
 // Properties may carry secrets (an external ID), so they are never printed.
@@ -164,7 +156,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stack_account_and_region_come_from_the_stack_arn() {
+    fn the_stack_account_comes_from_the_stack_arn() {
         let request = Request {
             action: Action::<()>::Create,
             properties: (),
@@ -175,7 +167,6 @@ mod tests {
             deadline: Instant::now(),
         };
         assert_eq!(request.stack_account(), Some("210987654321"));
-        assert_eq!(request.stack_region(), Some("eu-west-1"));
         assert_eq!(
             Request {
                 stack_id: "nonsense".into(),

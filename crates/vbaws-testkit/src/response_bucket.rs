@@ -1,5 +1,5 @@
 //! A stand-in for the S3 bucket behind CloudFormation's pre-signed ResponseURLs: it records every
-//! PUT with its headers and body, and can be told to refuse or delay answers.
+//! PUT with its headers and body, and can be told to refuse answers.
 
 use std::{
     collections::VecDeque,
@@ -46,16 +46,10 @@ impl RecordedPut {
 }
 
 #[derive(Debug, Default)]
-struct Script {
-    /// Statuses to answer, in order, before answering 200 again.
-    refusals: VecDeque<u16>,
-    delay: Duration,
-}
-
-#[derive(Debug, Default)]
 struct Inner {
     puts: Mutex<Vec<RecordedPut>>,
-    script: Mutex<Script>,
+    /// Statuses to answer, in order, before answering 200 again.
+    refusals: Mutex<VecDeque<u16>>,
     arrived: Notify,
 }
 
@@ -99,12 +93,7 @@ impl ResponseBucket {
 
     /// Answers the next requests with these statuses, one each, then 200 again.
     pub fn refuse_next(&self, statuses: &[u16]) {
-        lock(&self.inner.script).refusals.extend(statuses);
-    }
-
-    /// Holds every answer back this long.
-    pub fn delay_answers(&self, delay: Duration) {
-        lock(&self.inner.script).delay = delay;
+        lock(&self.inner.refusals).extend(statuses);
     }
 
     /// Every request received for `key`, oldest first.
@@ -158,11 +147,7 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let (status, delay) = {
-        let mut script = lock(&inner.script);
-        (script.refusals.pop_front().unwrap_or(200), script.delay)
-    };
-    tokio::time::sleep(delay).await;
+    let status = lock(&inner.refusals).pop_front().unwrap_or(200);
     let text = |name| {
         headers
             .get(name)

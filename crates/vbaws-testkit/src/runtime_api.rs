@@ -59,7 +59,6 @@ struct Pending {
 struct Inner {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Completion>>>,
-    polls: AtomicU64,
     first_poll: Mutex<Option<Instant>>,
     next_id: AtomicU64,
 }
@@ -75,9 +74,7 @@ pub struct RuntimeApi {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
-            .field("polls", &self.polls)
-            .finish_non_exhaustive()
+        f.debug_struct("Inner").finish_non_exhaustive()
     }
 }
 
@@ -98,7 +95,6 @@ impl RuntimeApi {
         let inner = Arc::new(Inner {
             queue: tokio::sync::Mutex::new(receiver),
             waiting: Mutex::default(),
-            polls: AtomicU64::new(0),
             first_poll: Mutex::default(),
             next_id: AtomicU64::new(1),
         });
@@ -168,11 +164,6 @@ impl RuntimeApi {
         }
     }
 
-    /// How many times sandboxes asked for the next event.
-    pub fn polls(&self) -> u64 {
-        self.inner.polls.load(Ordering::Relaxed)
-    }
-
     /// When a sandbox first asked for an event: the end of its cold start.
     pub fn first_poll(&self) -> Option<Instant> {
         *lock(&self.inner.first_poll)
@@ -199,7 +190,6 @@ fn router(inner: Arc<Inner>) -> Router {
 }
 
 async fn next(State(inner): State<Arc<Inner>>) -> Response {
-    inner.polls.fetch_add(1, Ordering::Relaxed);
     lock(&inner.first_poll).get_or_insert_with(Instant::now);
     // One poller at a time waits on the queue; the others wait for the lock, as sandboxes wait
     // for work in Lambda.

@@ -71,11 +71,6 @@ impl Sandbox {
             .clone()
     }
 
-    /// True while the process runs.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
     /// The process ID, for measuring it.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
