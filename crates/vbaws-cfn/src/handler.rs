@@ -12,7 +12,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::{
     Action, Config, CustomResource, Error, Outcome, Request,
     budget::Budget,
-    physical_id::is_create_failed_marker,
+    physical_id::{self, is_create_failed_marker},
     response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
     routing::{Routing, json_kind},
     sender::Sender,
@@ -85,7 +85,7 @@ impl<R: CustomResource> Shared<R> {
         // do not parse, and its rollback must still succeed.
         if let ("Delete", Some(id)) = (routing.request_type.as_str(), &routing.physical_resource_id)
             && is_create_failed_marker(id)
-            && fits(id)
+            && physical_id::is_valid(id)
         {
             info!("Delete of a resource whose Create failed: nothing to remove");
             return success(Outcome::new(), id.clone());
@@ -94,28 +94,30 @@ impl<R: CustomResource> Shared<R> {
             Ok(request) => request,
             Err(reason) => return Answer::failed(reason, failed_id),
         };
-        let event_id = match &request.action {
-            Action::Create => None,
+        // The ID a success carries unless the handler names one: the event's own on Update (a
+        // new one means a replacement) and on Delete (where the handler has no say, since nothing
+        // is replaced), and on Create one made from the request.
+        let (own_id, may_replace) = match &request.action {
+            Action::Create => (
+                format!("{}-{}", routing.logical_resource_id, routing.request_id),
+                true,
+            ),
             Action::Update {
                 physical_resource_id, ..
-            }
-            | Action::Delete { physical_resource_id } => Some(physical_resource_id.clone()),
+            } => (physical_resource_id.clone(), true),
+            Action::Delete { physical_resource_id } => (physical_resource_id.clone(), false),
         };
-        let default_id = format!("{}-{}", routing.logical_resource_id, routing.request_id);
-        let is_delete = matches!(request.action, Action::Delete { .. });
 
         // The handler runs in its own task, so a panic ends that task, not the answer.
         let resource = Arc::clone(&self.resource);
         let mut task = tokio::spawn(async move { resource.handle(request).await });
         match timeout_at(budget.work, &mut task).await {
             Ok(Ok(Ok(outcome))) => {
-                let chosen = match (is_delete, outcome.physical_resource_id.clone(), event_id) {
-                    // A Delete cannot replace anything: its answer always names what was deleted.
-                    (true, _, Some(event_id)) | (false, None, Some(event_id)) => event_id,
-                    (_, Some(id), _) => id,
-                    (_, None, None) => default_id,
+                let chosen = match outcome.physical_resource_id.clone() {
+                    Some(id) if may_replace => id,
+                    _ => own_id,
                 };
-                if !fits(&chosen) {
+                if !physical_id::is_valid(&chosen) {
                     let reason = format!(
                         "the function chose a PhysicalResourceId of {} bytes, and CloudFormation accepts \
                          at most {MAX_PHYSICAL_ID_BYTES}; this is a bug in the function",
@@ -158,10 +160,6 @@ fn success(outcome: Outcome, physical_resource_id: String) -> Answer {
         no_echo: outcome.no_echo,
         data: outcome.data,
     }
-}
-
-fn fits(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES
 }
 
 /// Types the event: the request variant first, then its properties, with every problem put in

@@ -19,6 +19,11 @@ pub(crate) fn create_failed_marker(request_id: &str) -> String {
     format!("{CREATE_FAILED_PREFIX}{}", &request_id[..end])
 }
 
+/// True for an ID CloudFormation accepts: not empty, at most 1 KB.
+pub(crate) fn is_valid(id: &str) -> bool {
+    !id.is_empty() && id.len() <= crate::MAX_PHYSICAL_ID_BYTES
+}
+
 /// True for the marker of a failed Create.
 pub fn is_create_failed_marker(physical_resource_id: &str) -> bool {
     physical_resource_id.starts_with(CREATE_FAILED_PREFIX)

@@ -11,8 +11,8 @@ use url::Url;
 
 use crate::{
     ResponseUrlPolicy,
-    physical_id::create_failed_marker,
-    response::{Answer, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES},
+    physical_id::{self, create_failed_marker},
+    response::{Answer, MAX_BODY_BYTES},
 };
 
 /// A pre-signed URL that answers go to. Its query string is a bearer credential (anyone holding
@@ -125,9 +125,7 @@ impl Routing {
         };
         let routing = Self {
             failed_id: match (&routing.physical_resource_id, routing.request_type.as_str()) {
-                (Some(id), "Update" | "Delete") if !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES => {
-                    id.clone()
-                }
+                (Some(id), "Update" | "Delete") if physical_id::is_valid(id) => id.clone(),
                 _ => create_failed_marker(&routing.request_id),
             },
             ..routing
