@@ -164,7 +164,7 @@ impl CustomResource for Configurator {
             .deadline
             .checked_sub(OWN_ERROR_TIME)
             .unwrap_or(request.deadline);
-        let client = ready.logged_in(deadline).await?;
+        let client = ready.client(deadline).await?;
         let work = lifecycle::Work {
             client: &client,
             deadline,
@@ -173,12 +173,11 @@ impl CustomResource for Configurator {
             secret_id: ready.credentials.secret_id(),
         };
         match work.run(&request.action, props).await {
-            // The password changed while the sandbox held a session: read it again, past any
-            // cache, and redo the work once (every action converges, so repeating is safe).
+            // The appliance refused the credentials, at the first login or after the password
+            // changed mid-session: read the secret again, past the extension's cache, and redo the
+            // work once (every action converges, so repeating it is safe).
             Err(Error::Rejected { .. }) => {
-                info!(
-                    "the appliance refused the credentials mid-session; reading the secret again past any cache"
-                );
+                info!("the appliance refused the credentials; reading the secret again past any cache");
                 client
                     .set_credentials(ready.credentials.fresh(deadline).await?)
                     .await;
@@ -190,47 +189,24 @@ impl CustomResource for Configurator {
 }
 
 impl Ready {
-    /// The sandbox's client, logged in. After the appliance refuses the credentials, the secret
-    /// is read once more past any cache (it may have been rotated) before giving up.
-    async fn logged_in(&self, deadline: Instant) -> Result<Client, Error> {
+    /// The sandbox's client, built at the first event from the secret. It logs in at its first
+    /// request and keeps its token across warm invocations.
+    async fn client(&self, deadline: Instant) -> Result<Client, Error> {
         let mut slot = self.client.lock().await;
-        let client = match slot.as_ref() {
-            Some(client) => client.clone(),
-            None => {
-                let credentials = self.credentials.current(deadline).await?;
-                let mut builder = Client::builder(&self.settings.api_url)
-                    .trust(self.settings.trust.clone())
-                    .credentials(credentials);
-                if let Some(revision) = &self.settings.api_version {
-                    builder = builder.api_version(revision);
-                }
-                let client = builder
-                    .build()
-                    .map_err(|e| Error::Config(ConfigError(e.to_string())))?;
-                *slot = Some(client.clone());
-                client
-            }
-        };
-        drop(slot);
-        match client.until(deadline).login().await {
-            Err(vbaws_client::Error::Authentication { .. }) => {
-                info!("the appliance refused the credentials; reading the secret again past any cache");
-                client
-                    .set_credentials(self.credentials.fresh(deadline).await?)
-                    .await;
-                client
-                    .until(deadline)
-                    .login()
-                    .await
-                    .map_err(|e| self.classify(e))?;
-                Ok(client)
-            }
-            Err(error) => Err(self.classify(error)),
-            Ok(()) => Ok(client),
+        if let Some(client) = slot.as_ref() {
+            return Ok(client.clone());
         }
-    }
-
-    fn classify(&self, error: vbaws_client::Error) -> Error {
-        lifecycle::classify(error, &self.settings.api_url, self.credentials.secret_id())
+        let credentials = self.credentials.current(deadline).await?;
+        let mut builder = Client::builder(&self.settings.api_url)
+            .trust(self.settings.trust.clone())
+            .credentials(credentials);
+        if let Some(revision) = &self.settings.api_version {
+            builder = builder.api_version(revision);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::Config(ConfigError(e.to_string())))?;
+        *slot = Some(client.clone());
+        Ok(client)
     }
 }

@@ -241,7 +241,7 @@ fn left_in_place(role: &AmazonAccount, why: &str) -> Outcome {
 }
 
 /// Turns a client error into the function's error, with the advice that fits it.
-pub(crate) fn classify(error: vbaws_client::Error, url: &str, secret_id: &str) -> Error {
+fn classify(error: vbaws_client::Error, url: &str, secret_id: &str) -> Error {
     match error {
         e if e.is_unreachable() => Error::Unreachable {
             url: url.to_owned(),
