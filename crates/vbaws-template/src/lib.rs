@@ -81,8 +81,7 @@ impl Template {
     pub fn dependencies(&self, logical_id: &str) -> BTreeSet<String> {
         let resources = &self.body["Resources"];
         let resource = &resources[logical_id];
-        let mut found = BTreeSet::new();
-        referenced(resource, &mut found);
+        let mut found: BTreeSet<String> = references(resource).into_iter().map(|(name, _)| name).collect();
         match &resource["DependsOn"] {
             Value::String(id) => {
                 found.insert(id.clone());
@@ -116,9 +115,10 @@ impl Template {
 
     /// Every `Fn::GetAtt` in the template, as (resource, attribute).
     pub fn get_atts(&self) -> Vec<(String, String)> {
-        let mut found = Vec::new();
-        collect_get_atts(&self.body, &mut found);
-        found
+        references(&self.body)
+            .into_iter()
+            .filter_map(|(name, attribute)| attribute.map(|a| (name, a)))
+            .collect()
     }
 }
 
@@ -172,61 +172,48 @@ fn long_form(yaml: serde_norway::Value) -> Value {
     }
 }
 
-fn referenced(value: &Value, found: &mut BTreeSet<String>) {
+/// Every reference in `value`, in order: `Ref` and `${Name}` as (name, None), `Fn::GetAtt` and
+/// `${Name.Attribute}` as (name, Some(attribute)). Names include parameters and pseudo
+/// parameters; callers keep what they need.
+fn references(value: &Value) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    walk(value, &mut found);
+    found
+}
+
+fn walk(value: &Value, found: &mut Vec<(String, Option<String>)>) {
     match value {
         Value::Object(map) => {
             for (key, inner) in map {
                 match (key.as_str(), inner) {
-                    ("Ref", Value::String(id)) => {
-                        found.insert(id.clone());
-                    }
+                    ("Ref", Value::String(name)) => found.push((name.clone(), None)),
                     ("Fn::GetAtt", Value::Array(parts)) => {
-                        if let Some(id) = parts.first().and_then(Value::as_str) {
-                            found.insert(id.to_owned());
-                        }
+                        let part = |i: usize| {
+                            parts
+                                .get(i)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        found.push((part(0), Some(part(1))));
                     }
                     ("Fn::Sub", sub) => {
                         let text = sub.as_str().or_else(|| sub[0].as_str()).unwrap_or_default();
                         for name in resolve::sub_names(text) {
-                            found.insert(name.split('.').next().unwrap_or_default().to_owned());
+                            found.push(match name.split_once('.') {
+                                Some((resource, attribute)) => {
+                                    (resource.to_owned(), Some(attribute.to_owned()))
+                                }
+                                None => (name, None),
+                            });
                         }
-                        referenced(sub, found);
+                        walk(sub, found);
                     }
-                    _ => referenced(inner, found),
+                    _ => walk(inner, found),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| referenced(item, found)),
-        _ => {}
-    }
-}
-
-fn collect_get_atts(value: &Value, found: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                if let ("Fn::GetAtt", Value::Array(parts)) = (key.as_str(), inner) {
-                    let part = |i: usize| {
-                        parts
-                            .get(i)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned()
-                    };
-                    found.push((part(0), part(1)));
-                }
-                if key == "Fn::Sub" {
-                    let text = inner.as_str().or_else(|| inner[0].as_str()).unwrap_or_default();
-                    for name in resolve::sub_names(text) {
-                        if let Some((resource, attribute)) = name.split_once('.') {
-                            found.push((resource.to_owned(), attribute.to_owned()));
-                        }
-                    }
-                }
-                collect_get_atts(inner, found);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| collect_get_atts(item, found)),
+        Value::Array(items) => items.iter().for_each(|item| walk(item, found)),
         _ => {}
     }
 }
