@@ -9,7 +9,8 @@ use std::{
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension, events::Resource,
+    Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
+    events::Resource,
 };
 
 use crate::{
@@ -84,20 +85,20 @@ impl Rig {
     }
 
     fn env(&self, function: &str) -> Vec<(&'static str, String)> {
-        let mut env = vec![("RESPONSE_URL_ALLOWED_HOSTS", self.bucket.host())];
         if function == "veeam-configurator" {
-            env.extend([
-                ("VEEAM_API_URL", self.appliance.url()),
-                ("SECRET_ID", "bench".to_owned()),
-                ("VEEAM_CERT_SHA256", self.appliance.identity.fingerprint.clone()),
-                (
-                    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-                    self.extension.port().to_string(),
-                ),
-                ("AWS_SESSION_TOKEN", "bench-token".to_owned()),
-            ]);
+            let appliance = &self.appliance;
+            let port = self.extension.port();
+            configurator_env(
+                &appliance.url(),
+                &appliance.identity.fingerprint,
+                port,
+                "bench",
+                "bench-token",
+                &self.bucket.host(),
+            )
+        } else {
+            vec![("RESPONSE_URL_ALLOWED_HOSTS", self.bucket.host())]
         }
-        env
     }
 
     fn event(&self, function: &str, n: usize) -> Value {

@@ -15,7 +15,7 @@ use aws_sdk_s3::{
 };
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
-use vbaws_testkit::{Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension};
+use vbaws_testkit::{Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension, configurator_env};
 
 use crate::DemoError;
 
@@ -78,15 +78,14 @@ impl World {
             )
             .map_err(DemoError::start)?,
         ];
-        let port = extension.port().to_string();
-        let env = [
-            ("VEEAM_API_URL", appliance.url()),
-            ("SECRET_ID", SECRET_ID.to_owned()),
-            ("VEEAM_CERT_SHA256", appliance.identity.fingerprint.clone()),
-            ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port),
-            ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
-            ("RESPONSE_URL_ALLOWED_HOSTS", moto_host.clone()),
-        ];
+        let env = configurator_env(
+            &appliance.url(),
+            &appliance.identity.fingerprint,
+            extension.port(),
+            SECRET_ID,
+            SESSION_TOKEN,
+            &moto_host,
+        );
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for _ in 0..configurator_sandboxes {
             sandboxes.push(

@@ -13,10 +13,11 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
 };
 use serde_json::json;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::task::JoinHandle;
+
+use crate::serve::serve;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -42,22 +43,14 @@ impl SecretsExtension {
 
     /// Serves on `port` (0 for a free one).
     pub async fn start_on(port: u16, session_token: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
         let inner = Arc::new(Mutex::new(Inner {
             token: session_token.to_owned(),
             ..Inner::default()
         }));
-        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let app = Router::new()
             .route("/secretsmanager/get", get(secret))
             .with_state(Arc::clone(&inner));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = serve(port, app).await?;
         Ok(Self { addr, inner, server })
     }
 

@@ -19,10 +19,11 @@ mod moto;
 mod response_bucket;
 mod runtime_api;
 mod sandbox;
+mod serve;
 
 pub use extension::SecretsExtension;
 pub use lambda::Lambda;
 pub use moto::{Moto, free_port};
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};
-pub use sandbox::Sandbox;
+pub use sandbox::{Sandbox, configurator_env};

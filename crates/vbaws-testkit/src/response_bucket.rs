@@ -14,9 +14,10 @@ use axum::{
     extract::State,
     http::Uri,
     http::{HeaderMap, Method, StatusCode, header},
-    serve::ListenerExt,
 };
-use tokio::{net::TcpListener, sync::Notify, task::JoinHandle, time::Instant};
+use tokio::{sync::Notify, task::JoinHandle, time::Instant};
+
+use crate::serve::serve;
 
 /// The signature every URL of this stand-in carries. Tests look for it in logs: it must never
 /// appear there.
@@ -63,17 +64,8 @@ pub struct ResponseBucket {
 
 impl ResponseBucket {
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let inner = Arc::new(Inner::default());
-        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = Router::new().fallback(record).with_state(Arc::clone(&inner));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = serve(0, Router::new().fallback(record).with_state(Arc::clone(&inner))).await?;
         Ok(Self { addr, inner, server })
     }
 

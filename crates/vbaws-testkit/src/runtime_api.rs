@@ -21,14 +21,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
-    serve::ListenerExt,
 };
 use tokio::{
-    net::TcpListener,
     sync::{mpsc, oneshot},
     task::JoinHandle,
     time::Instant,
 };
+
+use crate::serve::serve;
 
 /// The deadline header an event is delivered with.
 #[derive(Debug, Clone, Copy)]
@@ -89,8 +89,6 @@ impl std::fmt::Debug for Pending {
 impl RuntimeApi {
     /// Binds a free port on 127.0.0.1 and starts serving.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let (sender, receiver) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             queue: tokio::sync::Mutex::new(receiver),
@@ -98,15 +96,7 @@ impl RuntimeApi {
             first_poll: Mutex::default(),
             next_id: AtomicU64::new(1),
         });
-        // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm delays them.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = router(Arc::clone(&inner));
-        let server = tokio::spawn(async move {
-            // The server ends when the stand-in is dropped and its task aborted.
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = serve(0, router(Arc::clone(&inner))).await?;
         Ok(Self {
             addr,
             sender,

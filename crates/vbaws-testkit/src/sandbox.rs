@@ -85,3 +85,27 @@ async fn collect(stream: impl AsyncRead + Unpin, into: Arc<Mutex<String>>) {
         text.push('\n');
     }
 }
+
+/// The environment the Lambdas template gives `veeam-configurator`, pointed at local
+/// stand-ins: the appliance (pinned by its certificate's fingerprint), the extension's port and
+/// session token, the secret's ID, and the one host its answers may go to.
+pub fn configurator_env(
+    api_url: &str,
+    cert_sha256: &str,
+    extension_port: u16,
+    secret_id: &str,
+    session_token: &str,
+    response_host: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("VEEAM_API_URL", api_url.to_owned()),
+        ("SECRET_ID", secret_id.to_owned()),
+        ("VEEAM_CERT_SHA256", cert_sha256.to_owned()),
+        (
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+            extension_port.to_string(),
+        ),
+        ("AWS_SESSION_TOKEN", session_token.to_owned()),
+        ("RESPONSE_URL_ALLOWED_HOSTS", response_host.to_owned()),
+    ]
+}

@@ -7,7 +7,7 @@ use std::{path::Path, time::Duration};
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
 use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox, SecretsExtension,
+    Completion, Deadline, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox, SecretsExtension, configurator_env,
     events::{Resource, request_id},
 };
 
@@ -66,19 +66,16 @@ impl Rig {
         let runtime = RuntimeApi::start().await.expect("runtime api");
         let bucket = ResponseBucket::start().await.expect("bucket");
 
-        let mut env: Vec<(&str, String)> = vec![
-            ("VEEAM_API_URL", appliance.url()),
-            ("SECRET_ID", SECRET_ID.to_owned()),
-            ("VEEAM_CERT_SHA256", appliance.identity.fingerprint.clone()),
-            (
-                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-                extension.port().to_string(),
-            ),
-            ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
-            ("RESPONSE_URL_ALLOWED_HOSTS", bucket.host()),
-            // Debug lines too are searched for secrets.
-            ("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()),
-        ];
+        let mut env = configurator_env(
+            &appliance.url(),
+            &appliance.identity.fingerprint,
+            extension.port(),
+            SECRET_ID,
+            SESSION_TOKEN,
+            &bucket.host(),
+        );
+        // Debug lines too are searched for secrets.
+        env.push(("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()));
         for (key, value) in setup.env {
             env.retain(|(k, _)| *k != key);
             if !value.is_empty() {

@@ -1,0 +1,20 @@
+//! How every stand-in serves its router.
+
+use std::net::SocketAddr;
+
+use axum::{Router, serve::ListenerExt};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// Serves `app` on 127.0.0.1:`port` (0 for a free port) until the returned task is aborted.
+pub(crate) async fn serve(port: u16, app: Router) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    // Small request/answer exchanges: without TCP_NODELAY, Nagle's algorithm could delay them.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, server))
+}
