@@ -50,11 +50,7 @@ impl Stack {
     /// Creates every resource; on a FAILED answer, rolls back what was created and says why.
     pub async fn create(&mut self, world: &World) -> Result<usize, DemoError> {
         let mut custom = 0;
-        for id in self
-            .template
-            .creation_order()
-            .map_err(|e| DemoError::Template(e.to_string()))?
-        {
+        for id in self.order()? {
             let Some((resource_type, properties)) = self.resolve(&id)? else {
                 continue;
             };
@@ -82,11 +78,7 @@ impl Stack {
             .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let mut cleanup = Vec::new();
         let mut updated = 0;
-        for id in self
-            .template
-            .creation_order()
-            .map_err(|e| DemoError::Template(e.to_string()))?
-        {
+        for id in self.order()? {
             let Some((resource_type, properties)) = self.resolve(&id)? else {
                 continue;
             };
@@ -135,10 +127,7 @@ impl Stack {
 
     /// Deletes every resource, in reverse order of creation.
     pub async fn delete(&mut self, world: &World) -> Result<(), DemoError> {
-        let order = self
-            .template
-            .creation_order()
-            .map_err(|e| DemoError::Template(e.to_string()))?;
+        let order = self.order()?;
         for id in order.iter().rev() {
             let Some(deployed) = self.deployed.remove(id) else {
                 continue;
@@ -157,6 +146,13 @@ impl Stack {
             }
         }
         Ok(())
+    }
+
+    /// The template's resources, each after those it depends on.
+    fn order(&self) -> Result<Vec<String>, DemoError> {
+        self.template
+            .creation_order()
+            .map_err(|e| DemoError::Template(e.to_string()))
     }
 
     /// A FAILED answer as an error that names the account and the resource.
@@ -183,7 +179,7 @@ impl Stack {
     /// The AWS resources CloudFormation would have created (logical ID, type, resolved
     /// properties), in creation order.
     pub fn aws_resources(&self) -> Vec<(String, String, Value)> {
-        let order = self.template.creation_order().unwrap_or_default();
+        let order = self.order().unwrap_or_default();
         order
             .into_iter()
             .filter_map(|id| {
