@@ -40,9 +40,10 @@ fmt: ## Format the code
 lint: ## rustfmt and clippy, warnings as errors; every documented target still exists
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	@for target in demo bench fuzz package publish deploy-lambdas deploy-stackset update-stackset; do \
+	@for target in demo bench fuzz package publish trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
-	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a >/dev/null || { echo "make $$target is broken"; exit 1; }; done
+	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat \
+	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
 
 .PHONY: templates
 templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the rules' own tests
@@ -60,6 +61,7 @@ deploy-check: tools
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	$(PY) tests/deploy/worker_network_moto.py
 	$(PY) tests/deploy/roles_moto.py
+	$(PY) tests/deploy/stackset_commands.py
 
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test
@@ -105,8 +107,6 @@ PREFIX ?= vbaws
 LAMBDAS_STACK ?= $(PREFIX)-lambdas
 STACKSET ?= $(PREFIX)-veeam-roles
 CALL_AS ?= DELEGATED_ADMIN
-ON_DELETE ?= Remove
-ROTATION ?= initial
 
 .PHONY: publish
 publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=… [REGION=…])
@@ -115,44 +115,39 @@ publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=�
 	aws s3 cp dist/veeam-configurator.zip s3://$(BUCKET)/veeam-configurator.zip --region $(REGION)
 	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
 
-# APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated) and ORG_ID
-# describe the backup account; see the runbook in the README.
+# APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated), ORG_ID,
+# S3_PATH (CreateGatewayEndpoint with ROUTE_TABLES, ExistingGatewayEndpoint or Nat) and
+# SECRETS_PATH (CreateEndpoint, ExistingEndpoint [SECRETS_ENDPOINT_SG] or Nat) describe the
+# backup account; see the runbook in the README.
 .PHONY: deploy-lambdas
 deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the README's runbook)
-	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID; do \
+	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID S3_PATH SECRETS_PATH; do \
 	  test -n "$${!v}" || { echo "$$v is required (see the README's runbook)"; exit 2; }; done
 	aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
-	  --template-file template/lambdas.yaml --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --template-file template/lambdas.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+	  --no-fail-on-empty-changeset \
 	  --parameter-overrides ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
 	    ApplianceAddress=$(APPLIANCE_IP) ApplianceSecurityGroupId=$(APPLIANCE_SG) ApplianceCertSha256=$(CERT_SHA256) \
 	    VpcId=$(VPC) SubnetIds=$(SUBNETS) OrganizationId=$(ORG_ID) \
-	    CreateSecretsManagerEndpoint=$(or $(SECRETS_ENDPOINT),false) S3GatewayRouteTableIds=$(ROUTE_TABLES)
+	    S3Path=$(S3_PATH) S3GatewayRouteTableIds=$(ROUTE_TABLES) \
+	    SecretsManagerPath=$(SECRETS_PATH) SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG) \
+	    ReservedConcurrency=$(or $(RESERVED_CONCURRENCY),0) ExtensionLayerArn=$(EXTENSION_LAYER_ARN)
+
+.PHONY: trusted-access
+trusted-access: ## Activate trusted access for StackSets (once, from the management account)
+	aws cloudformation activate-organizations-access --region $(REGION)
+
+# The StackSet commands run in the management or delegated-admin account; the function ARNs come
+# from the backup account: RANDOM_EXT_ID_ARN and CONFIGURATOR_ARN, or BACKUP_PROFILE=<profile>.
+STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS)
 
 .PHONY: deploy-stackset
-deploy-stackset: ## Create the roles StackSet and its stack instances (OU=ou-… [OU=…,…] APPLIANCE_ROLE_ARN=…)
-	@for v in OU APPLIANCE_ROLE_ARN; do test -n "$${!v}" || { echo "$$v is required"; exit 2; }; done
-	aws cloudformation create-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
-	  --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
-	  --managed-execution Active=true --parameters $(ROLES_PARAMETERS)
-	aws cloudformation create-stack-instances --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --deployment-targets OrganizationalUnitIds=$(OU) --regions $(REGION) \
-	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
+deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLIANCE_ROLE_ARN=… BACKUP_PROFILE=…)
+	$(STACKSET_ENV) scripts/stackset.sh create
 
 .PHONY: update-stackset
-update-stackset: ## Roll a new roles.yaml or new parameters out to every member account
-	@test -n "$(APPLIANCE_ROLE_ARN)" || { echo "APPLIANCE_ROLE_ARN is required"; exit 2; }
-	aws cloudformation update-stack-set --region $(REGION) --call-as $(CALL_AS) --stack-set-name $(STACKSET) \
-	  --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
-	  --parameters $(ROLES_PARAMETERS) \
-	  --operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10
-
-ROLES_PARAMETERS = ParameterKey=VeeamApplianceRoleArn,ParameterValue=$(APPLIANCE_ROLE_ARN) \
-  ParameterKey=RandomExtIdFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
-    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='RandomExtIdFunctionArn'].OutputValue" --output text) \
-  ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue=$$(aws cloudformation describe-stacks --region $(REGION) \
-    --stack-name $(LAMBDAS_STACK) --query "Stacks[0].Outputs[?OutputKey=='VeeamConfiguratorFunctionArn'].OutputValue" --output text) \
-  ParameterKey=OnDelete,ParameterValue=$(ON_DELETE) ParameterKey=ExternalIdRotation,ParameterValue=$(ROTATION)
+update-stackset: ## Roll a new roles.yaml out; only the parameters given change (ROTATION=…, ON_DELETE=…)
+	$(STACKSET_ENV) scripts/stackset.sh update
 
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz

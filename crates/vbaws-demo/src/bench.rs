@@ -13,10 +13,7 @@ use vbaws_testkit::{
     events::Resource,
 };
 
-use crate::{
-    DemoError, Stack, World,
-    world::{CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN},
-};
+use crate::{DemoError, Stack, World, world::ROLES_PARAMETERS};
 
 /// One function's numbers.
 #[derive(Debug, Default)]
@@ -204,14 +201,7 @@ pub async fn rollout(
     sandboxes: usize,
 ) -> Result<Rollout, DemoError> {
     let world = Arc::new(World::start(bin_dir, sandboxes).await?);
-    let parameters = [
-        (
-            "VeeamApplianceRoleArn",
-            "arn:aws:iam::111111111111:role/VeeamBackupInstance",
-        ),
-        ("RandomExtIdFunctionArn", RANDOM_EXT_ID_ARN),
-        ("VeeamConfiguratorFunctionArn", CONFIGURATOR_ARN),
-    ];
+    let parameters = ROLES_PARAMETERS;
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();

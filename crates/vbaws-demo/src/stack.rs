@@ -49,6 +49,7 @@ impl Stack {
 
     /// Creates every resource; on a FAILED answer, rolls back what was created and says why.
     pub async fn create(&mut self, world: &World) -> Result<usize, DemoError> {
+        self.check_rules()?;
         let mut custom = 0;
         for id in self.order()? {
             let Some((resource_type, properties)) = self.resolve(&id)? else {
@@ -76,6 +77,7 @@ impl Stack {
         self.context
             .parameters
             .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.check_rules()?;
         let mut cleanup = Vec::new();
         let mut updated = 0;
         for id in self.order()? {
@@ -146,6 +148,22 @@ impl Stack {
             }
         }
         Ok(())
+    }
+
+    /// CloudFormation refuses a stack whose parameters break one of the template's Rules
+    /// before it creates or updates anything.
+    fn check_rules(&self) -> Result<(), DemoError> {
+        let broken = self
+            .template
+            .broken_rules(&self.context)
+            .map_err(|e| DemoError::Template(e.to_string()))?;
+        match broken.first() {
+            None => Ok(()),
+            Some(rule) => Err(DemoError::Template(format!(
+                "rule {} refuses the parameters: {}",
+                rule.rule, rule.description
+            ))),
+        }
     }
 
     /// The template's resources, each after those it depends on.

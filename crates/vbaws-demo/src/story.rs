@@ -12,10 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{Mutex, Semaphore};
 use vbaws_template::Template;
 
-use crate::{
-    DemoError, Stack, World,
-    world::{CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN},
-};
+use crate::{DemoError, Stack, World, world::ROLES_PARAMETERS};
 
 /// How big the story is.
 #[derive(Debug, Clone)]
@@ -47,19 +44,13 @@ pub struct Report {
     pub aws_resources: BTreeMap<String, Vec<(String, String, serde_json::Value)>>,
 }
 
-const APPLIANCE_ROLE: &str = "arn:aws:iam::111111111111:role/VeeamBackupInstance";
-
 fn account(n: usize) -> String {
     format!("{:012}", 210_000_000_000 + n)
 }
 
 pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Result<Report, DemoError> {
     let started = Instant::now();
-    let parameters = [
-        ("VeeamApplianceRoleArn", APPLIANCE_ROLE),
-        ("RandomExtIdFunctionArn", RANDOM_EXT_ID_ARN),
-        ("VeeamConfiguratorFunctionArn", CONFIGURATOR_ARN),
-    ];
+    let parameters = ROLES_PARAMETERS;
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
     let new_stack = |n: usize| Stack::new(Arc::clone(&template), &account(n), &parameters);
 

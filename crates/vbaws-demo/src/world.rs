@@ -21,6 +21,16 @@ use crate::DemoError;
 
 pub const RANDOM_EXT_ID_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-random-ext-id";
 pub const CONFIGURATOR_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-veeam-configurator";
+/// The roles StackSet's parameters, as the Lambdas stack's outputs give them.
+pub const ROLES_PARAMETERS: [(&str, &str); 4] = [
+    ("HomeRegion", "us-east-1"),
+    (
+        "VeeamApplianceRoleArn",
+        "arn:aws:iam::111111111111:role/VeeamBackupInstance",
+    ),
+    ("RandomExtIdFunctionArn", RANDOM_EXT_ID_ARN),
+    ("VeeamConfiguratorFunctionArn", CONFIGURATOR_ARN),
+];
 const BUCKET: &str = "cloudformation-custom-resource-response-useast1";
 const SECRET_ID: &str = "vbaws/veeam-appliance-user";
 const SESSION_TOKEN: &str = "demo-session-token";

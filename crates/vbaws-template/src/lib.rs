@@ -5,12 +5,14 @@
 //! not a general CloudFormation engine.
 
 mod resolve;
+mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 pub use resolve::Context;
+pub use rules::BrokenRule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -90,6 +92,21 @@ impl Template {
             _ => {}
         }
         found.retain(|id| id != logical_id && resources.get(id).is_some());
+        found
+    }
+
+    /// Everything `logical_id` depends on, directly or through other resources: what
+    /// CloudFormation creates before it and deletes after it.
+    pub fn depends_on_transitively(&self, logical_id: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut next = vec![logical_id.to_owned()];
+        while let Some(id) = next.pop() {
+            for dependency in self.dependencies(&id) {
+                if found.insert(dependency.clone()) {
+                    next.push(dependency);
+                }
+            }
+        }
         found
     }
 

@@ -20,6 +20,7 @@ fn template(name: &str) -> Template {
 fn walk_roles_stack(parameters: &[(&str, &str)]) {
     let roles = template("roles.yaml");
     let mut all: Vec<(&str, &str)> = vec![
+        ("HomeRegion", "us-east-1"),
         (
             "VeeamApplianceRoleArn",
             "arn:aws:iam::111111111111:role/VeeamBackupInstance",
@@ -35,6 +36,7 @@ fn walk_roles_stack(parameters: &[(&str, &str)]) {
     ];
     all.extend_from_slice(parameters);
     let mut context = Context::for_stack(&roles, "123456789012", "us-east-1", "StackSet-veeam-roles", &all);
+    assert_eq!(roles.broken_rules(&context).expect("rules"), []);
     let mut custom = 0;
     for id in roles.creation_order().expect("no cycle") {
         let resource = roles.resource(&id).expect("resource");

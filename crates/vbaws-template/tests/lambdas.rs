@@ -1,0 +1,169 @@
+//! What the Lambdas template promises a real deployment: the configurator's network path
+//! outlives the StackSet, and its Rules refuse the parameter sets that cannot work.
+
+use std::path::Path;
+
+use vbaws_template::{Context, Template};
+
+fn template(name: &str) -> Template {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../template")
+        .join(name);
+    Template::from_yaml(&std::fs::read_to_string(&path).expect("template")).expect("valid template")
+}
+
+/// Parameters of a deployment that works: an S3 gateway endpoint on one route table, a new
+/// Secrets Manager endpoint, in a Region the layer mapping knows.
+const WORKING: &[(&str, &str)] = &[
+    ("ArtifactBucket", "artifacts"),
+    ("ApplianceAddress", "10.0.1.20"),
+    ("VpcId", "vpc-0123"),
+    ("SubnetIds", "subnet-a,subnet-b"),
+    ("OrganizationId", "o-abcdefghij"),
+    ("S3Path", "CreateGatewayEndpoint"),
+    ("S3GatewayRouteTableIds", "rtb-a"),
+    ("SecretsManagerPath", "CreateEndpoint"),
+];
+
+fn broken(region: &str, changes: &[(&str, &str)]) -> Vec<String> {
+    let lambdas = template("lambdas.yaml");
+    let mut parameters = WORKING.to_vec();
+    parameters.extend_from_slice(changes);
+    let context = Context::for_stack(&lambdas, "111111111111", region, "vbaws-lambdas", &parameters);
+    lambdas
+        .broken_rules(&context)
+        .expect("rules evaluate")
+        .into_iter()
+        .map(|b| b.rule)
+        .collect()
+}
+
+#[test]
+fn every_resource_on_the_configurators_path_outlives_the_stackset() {
+    let lambdas = template("lambdas.yaml");
+    let before = lambdas.depends_on_transitively("RolesStackSet");
+    let missing: Vec<&str> = lambdas
+        .resources()
+        .map(|r| r.logical_id)
+        .filter(|id| *id != "RolesStackSet" && !before.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "CloudFormation may delete these while the stack instances' Delete events still need them: {missing:?}"
+    );
+}
+
+#[test]
+fn a_working_deployment_breaks_no_rule() {
+    assert_eq!(broken("eu-west-1", &[]), Vec::<String>::new());
+    assert_eq!(
+        broken("eu-west-1", &[("S3Path", "Nat"), ("S3GatewayRouteTableIds", "")]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        broken(
+            "eu-west-1",
+            &[
+                ("SecretsManagerPath", "ExistingEndpoint"),
+                ("SecretsManagerEndpointSecurityGroupId", "sg-0abc")
+            ]
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_gateway_endpoint_without_route_tables_is_refused() {
+    assert_eq!(
+        broken("eu-west-1", &[("S3GatewayRouteTableIds", "")]),
+        ["GatewayEndpointNeedsRouteTables"]
+    );
+}
+
+#[test]
+fn route_tables_without_a_new_gateway_endpoint_are_refused() {
+    for path in ["Nat", "ExistingGatewayEndpoint"] {
+        assert_eq!(
+            broken("eu-west-1", &[("S3Path", path)]),
+            ["RouteTablesOnlyForANewGatewayEndpoint"],
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn an_endpoint_security_group_needs_an_existing_endpoint() {
+    assert_eq!(
+        broken(
+            "eu-west-1",
+            &[("SecretsManagerEndpointSecurityGroupId", "sg-0abc")]
+        ),
+        ["EndpointSecurityGroupOnlyForAnExistingEndpoint"]
+    );
+}
+
+#[test]
+fn a_region_without_a_known_layer_needs_the_layer_arn() {
+    assert_eq!(broken("eu-central-2", &[]), ["ExtensionLayerIsKnown"]);
+    let arn =
+        "arn:aws:lambda:eu-central-2:123456789012:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:17";
+    assert_eq!(
+        broken("eu-central-2", &[("ExtensionLayerArn", arn)]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_layer_rule_and_the_layer_mapping_name_the_same_regions() {
+    let lambdas = template("lambdas.yaml");
+    let mapped: Vec<&String> = lambdas.body["Mappings"]["ExtensionLayer"]
+        .as_object()
+        .expect("mapping")
+        .keys()
+        .collect();
+    assert!(mapped.len() >= 27, "{mapped:?}");
+    for region in &mapped {
+        assert_eq!(broken(region, &[]), Vec::<String>::new(), "{region}");
+        let arn = lambdas.body["Mappings"]["ExtensionLayer"][region.as_str()]["Arn"]
+            .as_str()
+            .expect("Arn");
+        assert!(
+            arn.contains(&format!(":lambda:{region}:")) && arn.contains("-Arm64:"),
+            "{region}: {arn}"
+        );
+    }
+}
+
+#[test]
+fn the_stackset_needs_its_template_and_the_appliance_role() {
+    assert_eq!(
+        broken(
+            "eu-west-1",
+            &[("TargetOrganizationalUnitIds", "ou-ab12-cdef3456")]
+        ),
+        ["StackSetNeedsItsParameters"]
+    );
+}
+
+#[test]
+fn the_roles_stackset_deploys_to_its_home_region_only() {
+    let roles = template("roles.yaml");
+    let context = |region: &str| {
+        Context::for_stack(
+            &roles,
+            "222222222222",
+            region,
+            "StackSet-roles",
+            &[("HomeRegion", "eu-west-1")],
+        )
+    };
+    assert!(
+        roles
+            .broken_rules(&context("eu-west-1"))
+            .expect("rules")
+            .is_empty()
+    );
+    let second = roles.broken_rules(&context("us-east-1")).expect("rules");
+    assert_eq!(second.len(), 1);
+    assert!(second[0].description.contains("HomeRegion"), "{second:?}");
+}

@@ -1,0 +1,98 @@
+//! roles.yaml grants each role exactly what `template/permissions/veeam-guide.yaml` lists for it,
+//! and that file names a source and a date for every list.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
+
+use serde::Deserialize;
+use serde_json::Value;
+use vbaws_template::Template;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Source {
+    source: String,
+    dated: String,
+    #[serde(default)]
+    #[allow(dead_code, reason = "read by people")]
+    why: Option<String>,
+    actions: Vec<String>,
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn guide() -> BTreeMap<String, Vec<Source>> {
+    let text = std::fs::read_to_string(root().join("template/permissions/veeam-guide.yaml")).expect("file");
+    serde_norway::from_str(&text).expect("valid permissions file")
+}
+
+/// Actions compared as IAM compares them: without case.
+fn normal(actions: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    actions.into_iter().map(|a| a.to_ascii_lowercase()).collect()
+}
+
+fn granted(roles: &Template, policy: &str) -> BTreeSet<String> {
+    let resource = roles
+        .resource(policy)
+        .unwrap_or_else(|| panic!("roles.yaml has no {policy}"));
+    let statements = resource.properties["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements");
+    normal(statements.iter().flat_map(|s| {
+        match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }))
+}
+
+#[test]
+fn every_policy_grants_exactly_what_its_sources_list() {
+    let text = std::fs::read_to_string(root().join("template/roles.yaml")).expect("roles.yaml");
+    let roles = Template::from_yaml(&text).expect("template");
+    let guide = guide();
+    let policies: BTreeSet<&str> = roles
+        .resources()
+        .filter(|r| r.resource_type == "AWS::IAM::ManagedPolicy")
+        .map(|r| r.logical_id)
+        .collect();
+    assert_eq!(
+        policies,
+        guide.keys().map(String::as_str).collect(),
+        "every managed policy of roles.yaml has its entry in the permissions file, and no other"
+    );
+    for (policy, sources) in &guide {
+        let listed = normal(sources.iter().flat_map(|s| s.actions.clone()));
+        let granted = granted(&roles, policy);
+        let missing: Vec<_> = listed.difference(&granted).collect();
+        let extra: Vec<_> = granted.difference(&listed).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{policy}: roles.yaml misses {missing:?} and grants {extra:?} beyond its sources"
+        );
+    }
+}
+
+#[test]
+fn every_list_names_its_source_and_date() {
+    for (policy, sources) in guide() {
+        for source in sources {
+            assert!(
+                source.source.starts_with("https://helpcenter.veeam.com/"),
+                "{policy}: {}",
+                source.source
+            );
+            assert!(!source.dated.trim().is_empty(), "{policy}: no date");
+            assert!(!source.actions.is_empty(), "{policy}: an empty list");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make deploy-stackset / update-stackset: creates or updates the roles StackSet.
+#
+# Runs with the management or delegated-administrator account's credentials (the default chain
+# or AWS_PROFILE). The functions live in the backup account, where that account cannot read the
+# Lambdas stack: their ARNs come from RANDOM_EXT_ID_ARN and CONFIGURATOR_ARN, or are read from
+# the Lambdas stack's outputs with BACKUP_PROFILE (a profile of the backup account).
+#
+# On update, a parameter that is not given keeps its previous value, so re-running the command
+# neither rotates the external IDs nor flips OnDelete back.
+set -euo pipefail
+
+action=${1:?usage: stackset.sh create|update}
+fail() { echo "$*" >&2; exit 2; }
+
+[ -n "${REGION:-}" ] || fail "REGION is required: the Region of the Lambdas stack (the StackSet deploys there only)"
+STACKSET=${STACKSET:-vbaws-veeam-roles}
+LAMBDAS_STACK=${LAMBDAS_STACK:-vbaws-lambdas}
+CALL_AS=${CALL_AS:-DELEGATED_ADMIN}
+
+# An output of the Lambdas stack, read in the backup account.
+output() {
+  aws cloudformation describe-stacks --profile "$BACKUP_PROFILE" --region "$REGION" \
+    --stack-name "$LAMBDAS_STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+if [ -n "${BACKUP_PROFILE:-}" ]; then
+  [ -n "${RANDOM_EXT_ID_ARN:-}" ] || RANDOM_EXT_ID_ARN=$(output RandomExtIdFunctionArn) ||
+    fail "could not read the stack $LAMBDAS_STACK in $REGION with the profile $BACKUP_PROFILE (see the error above)"
+  [ -n "${CONFIGURATOR_ARN:-}" ] || CONFIGURATOR_ARN=$(output VeeamConfiguratorFunctionArn) ||
+    fail "could not read the stack $LAMBDAS_STACK in $REGION with the profile $BACKUP_PROFILE (see the error above)"
+fi
+
+# The CLI prints "None" for a missing output.
+for name in RANDOM_EXT_ID_ARN CONFIGURATOR_ARN; do
+  value=${!name:-}
+  [ "$value" = None ] && value=
+  if [ -z "$value" ]; then
+    if [ "$action" = create ] || [ -n "${BACKUP_PROFILE:-}" ]; then
+      fail "$name is empty: give it (an output of the Lambdas stack in the backup account), or BACKUP_PROFILE=<a profile of the backup account> to read it from the stack $LAMBDAS_STACK; every stack instance would fail without it"
+    fi
+    continue
+  fi
+  [[ $value =~ ^arn:aws[a-z-]*:lambda:([a-z0-9-]+):[0-9]{12}:function:.+$ ]] ||
+    fail "$name=$value is not a Lambda function ARN"
+  [ "${BASH_REMATCH[1]}" = "$REGION" ] ||
+    fail "$name is in ${BASH_REMATCH[1]}, but a ServiceToken must be in the stack's Region ($REGION)"
+  printf -v "$name" '%s' "$value"
+done
+
+if [ "$action" = create ] && [ -z "${APPLIANCE_ROLE_ARN:-}" ]; then
+  fail "APPLIANCE_ROLE_ARN is required: the IAM role of the appliance that assumes the member roles"
+fi
+
+# ParameterKey=K,ParameterValue=V when a value is given (or, on create, the default); on
+# update, UsePreviousValue.
+parameters=("ParameterKey=HomeRegion,ParameterValue=$REGION")
+parameter() {
+  local key=$1 value=${2:-${3:-}}
+  if [ -n "${2:-}" ] || { [ "$action" = create ] && [ -n "$value" ]; }; then
+    parameters+=("ParameterKey=$key,ParameterValue=$value")
+  else
+    parameters+=("ParameterKey=$key,UsePreviousValue=true")
+  fi
+}
+parameter VeeamApplianceRoleArn "${APPLIANCE_ROLE_ARN:-}"
+parameter RandomExtIdFunctionArn "${RANDOM_EXT_ID_ARN:-}"
+parameter VeeamConfiguratorFunctionArn "${CONFIGURATOR_ARN:-}"
+parameter OnDelete "${ON_DELETE:-}" Remove
+parameter ExternalIdRotation "${ROTATION:-}" initial
+
+preferences=(--operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10)
+case $action in
+  create)
+    [ -n "${OU:-}" ] || fail "OU is required: the OU IDs to roll the roles out to (ou-…, comma-separated)"
+    aws cloudformation create-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
+      --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+      --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
+      --managed-execution Active=true --parameters "${parameters[@]}"
+    aws cloudformation create-stack-instances --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
+      --deployment-targets "OrganizationalUnitIds=$OU" --regions "$REGION" "${preferences[@]}"
+    ;;
+  update)
+    aws cloudformation update-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
+      --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+      --parameters "${parameters[@]}" "${preferences[@]}"
+    ;;
+  *) fail "usage: stackset.sh create|update" ;;
+esac

@@ -1,0 +1,102 @@
+"""make deploy-stackset / update-stackset against a stand-in for the AWS CLI.
+
+The stand-in `aws` records each call and answers describe-stacks with the outputs a test gives
+it, so the checks see exactly which account's credentials read the function ARNs and which
+parameters reach CloudFormation. Nothing talks to AWS.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FAKE_AWS = """#!/usr/bin/env python3
+import json, os, sys
+with open(os.environ["FAKE_AWS_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+if "describe-stacks" in sys.argv:
+    query = sys.argv[sys.argv.index("--query") + 1]
+    key = "RandomExtIdFunctionArn" if "RandomExtId" in query else "VeeamConfiguratorFunctionArn"
+    print(os.environ.get("FAKE_" + key, "None"))
+"""
+EXT_ID = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-random-ext-id"
+CONFIGURATOR = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-veeam-configurator"
+results = []
+
+
+def make(target, **variables):
+    """Runs a make target with a stand-in aws; returns (exit code, stderr, recorded calls)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bin_dir = pathlib.Path(tmp) / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "aws").write_text(FAKE_AWS)
+        (bin_dir / "aws").chmod(0o755)
+        log = pathlib.Path(tmp) / "calls"
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_AWS_LOG=str(log))
+        env.update({k: v for k, v in variables.items() if k.startswith("FAKE_")})
+        args = [f"{k}={v}" for k, v in variables.items() if not k.startswith("FAKE_")]
+        done = subprocess.run(["make", "--no-print-directory", target, "REGION=eu-west-1", *args],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return done.returncode, done.stderr + done.stdout, calls
+
+
+def check(name, condition, detail):
+    results.append(condition)
+    print(f"{'ok  ' if condition else 'FAIL'} {name}" + ("" if condition else f"\n     {detail}"))
+
+
+def parameters(calls, command):
+    call = next(c for c in calls if command in c)
+    return call[call.index("--parameters") + 1:]
+
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V")
+check("without the function ARNs, deploy-stackset stops before calling CloudFormation",
+      code == 2 and "RANDOM_EXT_ID_ARN is empty" in out and "BACKUP_PROFILE" in out and not calls, (code, out, calls))
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
+                        BACKUP_PROFILE="backup", FAKE_RandomExtIdFunctionArn=EXT_ID,
+                        FAKE_VeeamConfiguratorFunctionArn=CONFIGURATOR)
+reads = [c for c in calls if "describe-stacks" in c]
+writes = [c for c in calls if "describe-stacks" not in c]
+check("BACKUP_PROFILE reads the ARNs in the backup account and creates the StackSet with them",
+      code == 0 and len(reads) == 2 and all(c[c.index("--profile") + 1] == "backup" for c in reads)
+      and all("--profile" not in c for c in writes)
+      and f"ParameterKey=RandomExtIdFunctionArn,ParameterValue={EXT_ID}" in parameters(calls, "create-stack-set")
+      and f"ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue={CONFIGURATOR}" in parameters(calls, "create-stack-set")
+      and "ParameterKey=HomeRegion,ParameterValue=eu-west-1" in parameters(calls, "create-stack-set"),
+      (code, out, calls))
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
+                        BACKUP_PROFILE="backup")
+check("a Lambdas stack without the outputs stops with a message naming the stack",
+      code == 2 and "vbaws-lambdas" in out and not any("create-stack-set" in c for c in calls), (code, out, calls))
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
+                        RANDOM_EXT_ID_ARN=EXT_ID.replace("eu-west-1", "us-east-1"), CONFIGURATOR_ARN=CONFIGURATOR)
+check("a function in another Region is refused (a ServiceToken must be in the stack's Region)",
+      code == 2 and "us-east-1" in out and not calls, (code, out, calls))
+
+code, out, calls = make("update-stackset")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("update-stackset without values keeps every previous value (no rotation, no OnDelete reset)",
+      code == 0 and "ParameterKey=ExternalIdRotation,UsePreviousValue=true" in update
+      and "ParameterKey=OnDelete,UsePreviousValue=true" in update
+      and "ParameterKey=VeeamApplianceRoleArn,UsePreviousValue=true" in update
+      and "ParameterKey=RandomExtIdFunctionArn,UsePreviousValue=true" in update
+      and not any("ParameterValue=initial" in p or "ParameterValue=Remove" in p for p in update), (code, out, calls))
+
+code, out, calls = make("update-stackset", ROTATION="2026-12", ON_DELETE="Retain")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("update-stackset changes exactly the parameters it is given",
+      code == 0 and "ParameterKey=ExternalIdRotation,ParameterValue=2026-12" in update
+      and "ParameterKey=OnDelete,ParameterValue=Retain" in update
+      and "ParameterKey=VeeamApplianceRoleArn,UsePreviousValue=true" in update, (code, out, calls))
+
+passed = sum(results)
+print(f"{passed} passed, {len(results) - passed} failed")
+sys.exit(0 if passed == len(results) else 1)
