@@ -123,6 +123,12 @@ impl Work<'_> {
                 role.name
             )));
         }
+        if !role.is_cross_account(self.account, &props.role_name) {
+            // Taken over since (a new RoleName, or a migration): it registers another role now,
+            // and removing it would leave that role unregistered.
+            info!(veeam_id = %role.id, "the registration now points at another role: left in place");
+            return Ok(Outcome::new());
+        }
         let blockers: Vec<String> = self
             .roles()
             .validate_delete(&role.id)
@@ -147,7 +153,8 @@ impl Work<'_> {
     }
 
     /// Create-or-adopt. POST first: in the usual case that is the only request. When the name
-    /// is taken, the registration of the same account and role is adopted and updated.
+    /// is taken by a registration of the same account, it is adopted and updated to this
+    /// stack's role and external ID; one of another account is a conflict.
     async fn register(&self, props: &Properties) -> Result<AmazonAccount, Error> {
         let spec = self.spec(props);
         match self.retry_propagation(props, || self.roles().create(&spec)).await {
@@ -161,16 +168,31 @@ impl Work<'_> {
                 else {
                     return Err(Error::Appliance(vbaws_client::Error::Api(api)));
                 };
-                if !existing.is_cross_account(self.account, &props.role_name) {
-                    let other = existing.cross_account_role.as_ref();
-                    return Err(Error::Conflict {
-                        name: spec.name,
-                        other_account: existing.account_id().unwrap_or("unknown").to_owned(),
-                        other_role: other
-                            .map_or_else(|| "the appliance's own role".to_owned(), |r| r.role_name.clone()),
-                    });
+                match existing.cross_account_role.as_ref() {
+                    Some(role) if role.account_id == self.account => {
+                        if existing.is_cross_account(self.account, &props.role_name) {
+                            info!(veeam_id = %existing.id, "adopting the registration that already has this name");
+                        } else {
+                            // An earlier tool's registration (the Python solution names them the
+                            // same way) or this stack's own before its RoleName changed. One PUT
+                            // points it at the new role and external ID: backups keep a role
+                            // they can assume throughout, and no second registration appears.
+                            info!(
+                                veeam_id = %existing.id,
+                                previous_role = %role.role_name,
+                                "taking over this account's registration: it now points at the stack's role"
+                            );
+                        }
+                    }
+                    other => {
+                        return Err(Error::Conflict {
+                            name: spec.name,
+                            other_account: existing.account_id().unwrap_or("unknown").to_owned(),
+                            other_role: other
+                                .map_or_else(|| "the appliance's own role".to_owned(), |r| r.role_name.clone()),
+                        });
+                    }
                 }
-                info!(veeam_id = %existing.id, "adopting the registration that already has this name");
                 self.retry_propagation(props, || self.roles().update(&existing.id, &spec))
                     .await
             }

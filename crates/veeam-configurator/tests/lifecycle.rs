@@ -72,6 +72,54 @@ async fn create_adopts_a_registration_of_the_same_account_and_role() {
     );
 }
 
+/// The migration from the Python solution: its registration has this project's name, this
+/// account, and the old role (a generated name) with a 12-character external ID.
+#[tokio::test]
+async fn create_takes_over_this_accounts_registration_of_an_earlier_role_in_one_request() {
+    let rig = Rig::start().await;
+    let id = rig.appliance.sim.add_role(
+        "123456789012-ec2",
+        ACCOUNT,
+        "veeam-org-roles-VeeamEc2Role-1QX2Z3Y4W5V6",
+        Some("aB3dE5gH7jK9"),
+    );
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"]["VeeamRoleId"], id.as_str(), "the same registration");
+    let roles = rig.registrations();
+    assert_eq!(roles.len(), 1, "no duplicate");
+    assert_eq!(
+        (roles[0].role_name.as_str(), roles[0].external_id.as_deref()),
+        ("VeeamEc2Role", Some(EXT_ID)),
+        "it points at the new role and external ID"
+    );
+    let removals: Vec<_> = rig
+        .appliance
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains("accounts/amazon"))
+        .collect();
+    assert!(
+        removals.is_empty(),
+        "never unregistered, not even for a moment: {removals:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delete_leaves_a_registration_that_points_at_another_role() {
+    let rig = Rig::start().await;
+    rig.appliance
+        .sim
+        .add_role("123456789012-ec2", ACCOUNT, "TheRoleBackupsUseNow", Some("x"));
+    // A cancelled Create's Delete carries an ID CloudFormation made up: found by name, the
+    // registration is this account's, but not this stack's role.
+    let generated = json!("StackSet-veeam-roles-Ec2RoleRegistration-1A2B3C4D5E6F");
+    let answer = rig.delete(&generated, props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(rig.registrations().len(), 1, "left in place");
+}
+
 #[tokio::test]
 async fn create_refuses_a_name_taken_by_another_account() {
     let rig = Rig::start().await;
