@@ -40,7 +40,7 @@ fmt: ## Format the code
 lint: ## rustfmt and clippy, warnings as errors; every documented target still exists
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	@for target in demo bench fuzz package publish trusted-access deploy-lambdas deploy-stackset update-stackset; do \
+	@for target in demo bench fuzz package publish preflight trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat \
 	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
@@ -132,6 +132,16 @@ deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the READM
 	    S3Path=$(S3_PATH) S3GatewayRouteTableIds=$(ROUTE_TABLES) \
 	    SecretsManagerPath=$(SECRETS_PATH) SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG) \
 	    ReservedConcurrency=$(or $(RESERVED_CONCURRENCY),0) ExtensionLayerArn=$(EXTENSION_LAYER_ARN)
+
+.PHONY: preflight
+preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, APPLIANCE_SG)
+	cargo build --quiet --locked -p vbaws-preflight
+	target/debug/vbaws-preflight --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) \
+	  $(if $(ORG_PROFILE),--org-profile $(ORG_PROFILE)) $(if $(OU),--ou $(OU)) $(if $(VPC),--vpc $(VPC)) \
+	  $(if $(SUBNETS),--subnets $(SUBNETS)) $(if $(S3_PATH),--s3-path $(S3_PATH)) \
+	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
+	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
+	  --lambdas-stack $(LAMBDAS_STACK)
 
 .PHONY: trusted-access
 trusted-access: ## Activate trusted access for StackSets (once, from the management account)

@@ -188,8 +188,10 @@ impl Work<'_> {
                         return Err(Error::Conflict {
                             name: spec.name,
                             other_account: existing.account_id().unwrap_or("unknown").to_owned(),
-                            other_role: other
-                                .map_or_else(|| "the appliance's own role".to_owned(), |r| r.role_name.clone()),
+                            other_role: other.map_or_else(
+                                || "the appliance's own role".to_owned(),
+                                |r| r.role_name.clone(),
+                            ),
                         });
                     }
                 }

@@ -85,7 +85,11 @@ async fn create_takes_over_this_accounts_registration_of_an_earlier_role_in_one_
     );
     let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    assert_eq!(answer["Data"]["VeeamRoleId"], id.as_str(), "the same registration");
+    assert_eq!(
+        answer["Data"]["VeeamRoleId"],
+        id.as_str(),
+        "the same registration"
+    );
     let roles = rig.registrations();
     assert_eq!(roles.len(), 1, "no duplicate");
     assert_eq!(

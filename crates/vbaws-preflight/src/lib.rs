@@ -1,0 +1,94 @@
+//! `vbaws-preflight`: read-only checks that an AWS account and Organization can run the
+//! Lambdas stack and the roles StackSet, before anything is deployed. Each check answers pass,
+//! fail or skip, with what to do; nothing is created or changed, and no secret value is printed.
+
+mod aws;
+mod lambda;
+mod network;
+mod organization;
+mod report;
+mod secret;
+
+pub use aws::Aws;
+pub use report::{Check, Report, Status};
+
+/// What stops the preflight before it can check anything.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Template {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a template the preflight can read")]
+    TemplateFormat {
+        path: String,
+        #[source]
+        source: vbaws_template::Error,
+    },
+}
+
+/// How the configurator reaches S3 (the `S3Path` parameter of lambdas.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum S3Path {
+    CreateGatewayEndpoint,
+    ExistingGatewayEndpoint,
+    Nat,
+}
+
+/// How the configurator reaches Secrets Manager (the `SecretsManagerPath` parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum SecretsPath {
+    CreateEndpoint,
+    ExistingEndpoint,
+    Nat,
+}
+
+/// What is about to be deployed: the parameters the Lambdas stack and the StackSet will get.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub region: String,
+    pub organizational_units: Vec<String>,
+    pub vpc: Option<String>,
+    pub subnets: Vec<String>,
+    pub s3_path: Option<S3Path>,
+    pub secrets_path: Option<SecretsPath>,
+    pub appliance_security_group: Option<String>,
+    pub api_port: i32,
+    /// The layer the configurator loads: `ExtensionLayerArn`, or the mapping's for the Region.
+    pub layer_arn: Option<String>,
+    pub reserved_concurrency: i32,
+    /// The Lambdas stack, once deployed: its secret and the configurator's security group.
+    pub lambdas_stack: String,
+}
+
+/// Runs every check. Checks that need an input the plan lacks, or an answer an account cannot
+/// give, are skipped with the reason.
+pub async fn run(aws: &Aws, plan: &Plan) -> Report {
+    let stack = secret::LambdasStack::read(aws, &plan.lambdas_stack).await;
+    let mut checks = Vec::new();
+    checks.extend(organization::checks(aws, plan).await);
+    checks.extend(network::checks(aws, plan, &stack).await);
+    checks.push(lambda::layer(aws, plan).await);
+    checks.push(lambda::concurrency(aws, plan).await);
+    checks.push(secret::credentials(aws, &stack).await);
+    Report { checks }
+}
+
+/// The extension layer lambdas.yaml's mapping names for `region`: the one table of layers.
+pub fn mapped_layer(template_path: &str, region: &str) -> Result<Option<String>, Error> {
+    let text = std::fs::read_to_string(template_path).map_err(|source| Error::Template {
+        path: template_path.to_owned(),
+        source,
+    })?;
+    let template = vbaws_template::Template::from_yaml(&text).map_err(|source| Error::TemplateFormat {
+        path: template_path.to_owned(),
+        source,
+    })?;
+    Ok(template.body["Mappings"]["ExtensionLayer"][region]["Arn"]
+        .as_str()
+        .map(str::to_owned))
+}

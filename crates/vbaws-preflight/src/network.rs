@@ -1,0 +1,379 @@
+//! The configurator's network: from its subnets to S3 (every answer to CloudFormation), to
+//! Secrets Manager (the extension), and to the appliance.
+
+use aws_sdk_ec2::types::{Filter, IpPermission, NatGateway, RouteTable, SecurityGroup, Subnet, VpcEndpoint};
+use ipnet::Ipv4Net;
+
+use crate::{Aws, Check, Plan, S3Path, SecretsPath, aws::describe, secret::LambdasStack};
+
+/// What EC2 says about the VPC, read once.
+struct Vpc {
+    subnets: Vec<Subnet>,
+    route_tables: Vec<RouteTable>,
+    endpoints: Vec<VpcEndpoint>,
+    nat_gateways: Vec<NatGateway>,
+}
+
+pub(crate) async fn checks(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Vec<Check> {
+    let Some(vpc_id) = &plan.vpc else {
+        return ["s3-path", "secrets-manager-path", "appliance-access"]
+            .into_iter()
+            .map(|name| Check::skip(name, "no --vpc and --subnets given"))
+            .collect();
+    };
+    let vpc = match Vpc::read(aws, vpc_id, &plan.subnets).await {
+        Ok(vpc) => vpc,
+        Err(detail) => {
+            return vec![Check::fail(
+                "configurator-subnets",
+                detail,
+                "give the VPC and the private subnets the configurator will run in (--vpc, --subnets)",
+            )];
+        }
+    };
+    vec![
+        s3_path(&vpc, plan),
+        secrets_path(aws, &vpc, plan, stack).await,
+        appliance_access(aws, plan, stack).await,
+    ]
+}
+
+impl Vpc {
+    async fn read(aws: &Aws, vpc_id: &str, subnet_ids: &[String]) -> Result<Self, String> {
+        if subnet_ids.is_empty() {
+            return Err("no --subnets given".into());
+        }
+        let in_vpc = Filter::builder().name("vpc-id").values(vpc_id).build();
+        let subnets = aws
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| format!("subnets {}: {}", subnet_ids.join(", "), describe(&e)))?
+            .subnets
+            .unwrap_or_default();
+        if let Some(stray) = subnets.iter().find(|s| s.vpc_id() != Some(vpc_id)) {
+            return Err(format!(
+                "{} is in {}, not in {vpc_id}",
+                stray.subnet_id().unwrap_or_default(),
+                stray.vpc_id().unwrap_or_default()
+            ));
+        }
+        let route_tables = aws
+            .ec2
+            .describe_route_tables()
+            .filters(in_vpc.clone())
+            .send()
+            .await
+            .map_err(|e| format!("route tables of {vpc_id}: {}", describe(&e)))?
+            .route_tables
+            .unwrap_or_default();
+        let endpoints = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(in_vpc.clone())
+            .send()
+            .await
+            .map_err(|e| format!("endpoints of {vpc_id}: {}", describe(&e)))?
+            .vpc_endpoints
+            .unwrap_or_default();
+        let nat_gateways = aws
+            .ec2
+            .describe_nat_gateways()
+            .filter(in_vpc)
+            .send()
+            .await
+            .map_err(|e| format!("NAT gateways of {vpc_id}: {}", describe(&e)))?
+            .nat_gateways
+            .unwrap_or_default();
+        Ok(Self {
+            subnets,
+            route_tables,
+            endpoints,
+            nat_gateways,
+        })
+    }
+
+    /// The table a subnet uses: its explicit association, else the VPC's main table.
+    fn route_table(&self, subnet: &str) -> Option<&RouteTable> {
+        let associated = |main: bool| {
+            self.route_tables.iter().find(|t| {
+                t.associations().iter().any(|a| {
+                    if main {
+                        a.main() == Some(true)
+                    } else {
+                        a.subnet_id() == Some(subnet)
+                    }
+                })
+            })
+        };
+        associated(false).or_else(|| associated(true))
+    }
+
+    fn endpoint(&self, service: &str, kind: &str) -> Option<&VpcEndpoint> {
+        self.endpoints.iter().find(|e| {
+            e.service_name() == Some(service)
+                && e.vpc_endpoint_type()
+                    .is_some_and(|t| t.as_str().eq_ignore_ascii_case(kind))
+                && e.state()
+                    .is_some_and(|s| s.as_str().eq_ignore_ascii_case("available"))
+        })
+    }
+
+    /// Subnets whose route table sends 0.0.0.0/0 to no available NAT gateway.
+    fn without_nat(&self) -> Vec<String> {
+        self.subnets
+            .iter()
+            .filter_map(Subnet::subnet_id)
+            .filter(|subnet| {
+                !self.route_table(subnet).is_some_and(|table| {
+                    table.routes().iter().any(|r| {
+                        r.destination_cidr_block() == Some("0.0.0.0/0")
+                            && r.state().is_none_or(|s| s.as_str() == "active")
+                            && r.nat_gateway_id().is_some_and(|id| {
+                                self.nat_gateways.iter().any(|n| {
+                                    n.nat_gateway_id() == Some(id)
+                                        && n.state().is_some_and(|s| s.as_str() == "available")
+                                })
+                            })
+                    })
+                })
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn cidrs(&self) -> Vec<Ipv4Net> {
+        self.subnets
+            .iter()
+            .filter_map(|s| s.cidr_block()?.parse().ok())
+            .collect()
+    }
+}
+
+fn s3_path(vpc: &Vpc, plan: &Plan) -> Check {
+    const NAME: &str = "s3-path";
+    let service = format!("com.amazonaws.{}.s3", plan.region);
+    let gateway = vpc.endpoint(&service, "Gateway");
+    let with_gateway = |subnet: &&str| {
+        vpc.route_table(subnet).is_some_and(|table| {
+            gateway.is_some_and(|g| {
+                g.route_table_ids()
+                    .iter()
+                    .any(|id| Some(id.as_str()) == table.route_table_id())
+            })
+        })
+    };
+    let subnets: Vec<&str> = vpc.subnets.iter().filter_map(Subnet::subnet_id).collect();
+    match plan.s3_path {
+        None => Check::skip(NAME, "no --s3-path given"),
+        Some(S3Path::ExistingGatewayEndpoint) => {
+            let missing: Vec<&str> = subnets.iter().filter(|s| !with_gateway(s)).copied().collect();
+            if missing.is_empty() {
+                Check::pass(NAME, "every subnet's route table has the S3 gateway endpoint")
+            } else {
+                Check::fail(
+                    NAME,
+                    format!(
+                        "no available S3 gateway endpoint on the route tables of {}",
+                        missing.join(", ")
+                    ),
+                    "use S3_PATH=CreateGatewayEndpoint with ROUTE_TABLES=<their route tables>, or S3_PATH=Nat if they route to a NAT gateway; without a path, every stack waits its ServiceTimeout",
+                )
+            }
+        }
+        Some(S3Path::CreateGatewayEndpoint) => {
+            let taken: Vec<&str> = subnets.iter().filter(|s| with_gateway(s)).copied().collect();
+            let tables: Vec<&str> = subnets
+                .iter()
+                .filter_map(|s| vpc.route_table(s)?.route_table_id())
+                .collect();
+            if taken.is_empty() {
+                Check::pass(
+                    NAME,
+                    format!(
+                        "the stack creates an S3 gateway endpoint: give ROUTE_TABLES={}",
+                        tables.join(",")
+                    ),
+                )
+            } else {
+                Check::fail(
+                    NAME,
+                    format!(
+                        "the route tables of {} already have an S3 gateway endpoint; a second would fail",
+                        taken.join(", ")
+                    ),
+                    "use S3_PATH=ExistingGatewayEndpoint",
+                )
+            }
+        }
+        Some(S3Path::Nat) => nat(NAME, vpc, "S3"),
+    }
+}
+
+fn nat(name: &'static str, vpc: &Vpc, what: &str) -> Check {
+    let missing = vpc.without_nat();
+    if missing.is_empty() {
+        Check::pass(
+            name,
+            format!("every subnet routes 0.0.0.0/0 to an available NAT gateway ({what})"),
+        )
+    } else {
+        Check::fail(
+            name,
+            format!(
+                "{} route 0.0.0.0/0 to no available NAT gateway",
+                missing.join(", ")
+            ),
+            format!("route them to a NAT gateway, or choose an endpoint for {what}"),
+        )
+    }
+}
+
+async fn secrets_path(aws: &Aws, vpc: &Vpc, plan: &Plan, stack: &LambdasStack) -> Check {
+    const NAME: &str = "secrets-manager-path";
+    let service = format!("com.amazonaws.{}.secretsmanager", plan.region);
+    let endpoint = vpc.endpoint(&service, "Interface");
+    match plan.secrets_path {
+        None => Check::skip(NAME, "no --secrets-path given"),
+        Some(SecretsPath::Nat) => nat(NAME, vpc, "Secrets Manager"),
+        Some(SecretsPath::CreateEndpoint) => match endpoint {
+            Some(existing) if existing.private_dns_enabled() == Some(true) => Check::fail(
+                NAME,
+                format!(
+                    "{} already serves Secrets Manager with private DNS; a second endpoint would conflict",
+                    existing.vpc_endpoint_id().unwrap_or_default()
+                ),
+                "use SECRETS_PATH=ExistingEndpoint, with SECRETS_ENDPOINT_SG=<its security group> to admit the configurator",
+            ),
+            _ => Check::pass(
+                NAME,
+                "the stack creates a Secrets Manager endpoint with private DNS",
+            ),
+        },
+        Some(SecretsPath::ExistingEndpoint) => {
+            let Some(endpoint) = endpoint else {
+                return Check::fail(
+                    NAME,
+                    format!("no available interface endpoint for {service} in the VPC"),
+                    "use SECRETS_PATH=CreateEndpoint, or Nat if the subnets route to a NAT gateway",
+                );
+            };
+            let id = endpoint.vpc_endpoint_id().unwrap_or_default();
+            if endpoint.private_dns_enabled() != Some(true) {
+                return Check::fail(
+                    NAME,
+                    format!(
+                        "{id} has private DNS off: the extension would call the public endpoint and time out"
+                    ),
+                    format!("aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled"),
+                );
+            }
+            let groups = security_groups(aws, endpoint.groups().iter().filter_map(|g| g.group_id())).await;
+            let source = stack.configurator_security_group.as_deref();
+            let cidrs = vpc.cidrs();
+            if groups.iter().any(|g| admits(g, 443, source, &cidrs)) {
+                Check::pass(
+                    NAME,
+                    format!("{id}: private DNS on, and it admits the configurator on 443"),
+                )
+            } else {
+                Check::fail(
+                    NAME,
+                    format!(
+                        "{id}'s security groups admit neither {} nor the subnets' addresses on 443",
+                        source.unwrap_or("the configurator's security group (once deployed)")
+                    ),
+                    "deploy with SECRETS_ENDPOINT_SG=<the endpoint's security group>, which adds the rule",
+                )
+            }
+        }
+    }
+}
+
+async fn appliance_access(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Check {
+    const NAME: &str = "appliance-access";
+    let Some(appliance) = &plan.appliance_security_group else {
+        return Check::skip(
+            NAME,
+            format!(
+                "no --appliance-sg: admit the configurator's security group on port {} of the appliance yourself",
+                plan.api_port
+            ),
+        );
+    };
+    let groups = security_groups(aws, [appliance.as_str()]).await;
+    let Some(group) = groups.first() else {
+        return Check::fail(
+            NAME,
+            format!("{appliance} does not exist in this account and Region"),
+            "give the security group of the appliance's instance",
+        );
+    };
+    match &stack.configurator_security_group {
+        None => Check::pass(
+            NAME,
+            format!(
+                "{appliance} exists; the Lambdas stack will admit the configurator on port {}",
+                plan.api_port
+            ),
+        ),
+        Some(configurator) if admits(group, plan.api_port, Some(configurator), &[]) => Check::pass(
+            NAME,
+            format!("{appliance} admits {configurator} on port {}", plan.api_port),
+        ),
+        Some(configurator) => Check::fail(
+            NAME,
+            format!(
+                "{appliance} does not admit {configurator} on port {}",
+                plan.api_port
+            ),
+            format!(
+                "aws ec2 authorize-security-group-ingress --group-id {appliance} --protocol tcp --port {} --source-group {configurator}",
+                plan.api_port
+            ),
+        ),
+    }
+}
+
+async fn security_groups<'a>(aws: &Aws, ids: impl IntoIterator<Item = &'a str>) -> Vec<SecurityGroup> {
+    let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    aws.ec2
+        .describe_security_groups()
+        .set_group_ids(Some(ids))
+        .send()
+        .await
+        .ok()
+        .and_then(|r| r.security_groups)
+        .unwrap_or_default()
+}
+
+/// Whether an ingress rule of `group` admits TCP `port` from the security group `source` or
+/// from every one of `cidrs`.
+fn admits(group: &SecurityGroup, port: i32, source: Option<&str>, cidrs: &[Ipv4Net]) -> bool {
+    let covers_port = |rule: &IpPermission| {
+        rule.ip_protocol() == Some("-1")
+            || (rule.ip_protocol() == Some("tcp")
+                && rule.from_port().unwrap_or(0) <= port
+                && port <= rule.to_port().unwrap_or(65535))
+    };
+    let rules: Vec<&IpPermission> = group.ip_permissions().iter().filter(|r| covers_port(r)).collect();
+    let by_group = source.is_some_and(|source| {
+        rules.iter().any(|r| {
+            r.user_id_group_pairs()
+                .iter()
+                .any(|p| p.group_id() == Some(source))
+        })
+    });
+    let ranges: Vec<Ipv4Net> = rules
+        .iter()
+        .flat_map(|r| r.ip_ranges())
+        .filter_map(|range| range.cidr_ip()?.parse().ok())
+        .collect();
+    let by_cidr = !cidrs.is_empty() && cidrs.iter().all(|c| ranges.iter().any(|r| r.contains(c)));
+    by_group || by_cidr
+}

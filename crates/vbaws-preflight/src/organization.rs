@@ -1,0 +1,149 @@
+//! The Organization: trusted access for StackSets, and the OUs the roles roll out to.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_organizations::types::ChildType;
+
+use crate::{Aws, Check, Plan, aws::describe};
+
+/// The service principal that `aws cloudformation activate-organizations-access` enables.
+const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazonaws.com";
+
+pub(crate) async fn checks(aws: &Aws, plan: &Plan) -> Vec<Check> {
+    let mut checks = vec![trusted_access(aws).await];
+    if plan.organizational_units.is_empty() {
+        checks.push(Check::skip("organizational-unit", "no --ou given"));
+    }
+    for ou in &plan.organizational_units {
+        checks.push(organizational_unit(aws, ou).await);
+    }
+    checks
+}
+
+async fn trusted_access(aws: &Aws) -> Check {
+    const NAME: &str = "trusted-access";
+    let mut enabled = Vec::new();
+    let mut pages = aws
+        .organizations
+        .list_aws_service_access_for_organization()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => enabled.extend(
+                page.enabled_service_principals()
+                    .iter()
+                    .filter_map(|p| p.service_principal().map(str::to_owned)),
+            ),
+            Err(error) => {
+                return Check::skip(
+                    NAME,
+                    format!(
+                        "cannot list the Organization's trusted services ({}); run the preflight with --org-profile of the management account",
+                        describe(&error)
+                    ),
+                );
+            }
+        }
+    }
+    if enabled.iter().any(|p| p == STACKSETS_PRINCIPAL) {
+        Check::pass(
+            NAME,
+            "StackSets may deploy to the Organization (service-managed permissions)",
+        )
+    } else {
+        Check::fail(
+            NAME,
+            "trusted access for CloudFormation StackSets is off: service-managed StackSets cannot deploy",
+            "from the management account: make trusted-access (aws cloudformation activate-organizations-access)",
+        )
+    }
+}
+
+async fn organizational_unit(aws: &Aws, ou: &str) -> Check {
+    const NAME: &str = "organizational-unit";
+    let found = aws
+        .organizations
+        .describe_organizational_unit()
+        .organizational_unit_id(ou)
+        .send()
+        .await;
+    let name = match found {
+        Ok(found) => found
+            .organizational_unit()
+            .and_then(|u| u.name())
+            .unwrap_or_default()
+            .to_owned(),
+        Err(error) => {
+            return Check::fail(
+                NAME,
+                format!("{ou}: {}", describe(&error)),
+                "give the ID of an OU of this Organization (aws organizations list-organizational-units-for-parent)",
+            );
+        }
+    };
+    match accounts_by_status(aws, ou).await {
+        Ok(by_status) if by_status.is_empty() => Check::fail(
+            NAME,
+            format!("{ou} ({name}) holds no account, in it or below it"),
+            "target the OU that holds the member accounts",
+        ),
+        Ok(by_status) => {
+            let counts: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let inactive: usize = by_status
+                .iter()
+                .filter(|(s, _)| s.as_str() != "active")
+                .map(|(_, n)| n)
+                .sum();
+            let note = if inactive > 0 {
+                "; suspended and closed accounts get INOPERABLE stack instances and keep their registrations until removed"
+            } else {
+                ""
+            };
+            Check::pass(NAME, format!("{ou} ({name}): {}{note}", counts.join(", ")))
+        }
+        Err(detail) => Check::fail(
+            NAME,
+            format!("{ou}: {detail}"),
+            "check the Organizations permissions of the profile",
+        ),
+    }
+}
+
+/// The accounts of `ou` and of every OU below it, counted by status.
+async fn accounts_by_status(aws: &Aws, ou: &str) -> Result<BTreeMap<String, usize>, String> {
+    let mut counts = BTreeMap::new();
+    let mut parents = vec![ou.to_owned()];
+    while let Some(parent) = parents.pop() {
+        let mut accounts = aws
+            .organizations
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = accounts.next().await {
+            for account in page.map_err(|e| describe(&e))?.accounts() {
+                let status = account
+                    .status()
+                    .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_ascii_lowercase());
+                *counts.entry(status).or_insert(0) += 1;
+            }
+        }
+        let mut children = aws
+            .organizations
+            .list_children()
+            .parent_id(&parent)
+            .child_type(ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = children.next().await {
+            parents.extend(
+                page.map_err(|e| describe(&e))?
+                    .children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_owned)),
+            );
+        }
+    }
+    Ok(counts)
+}
