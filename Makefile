@@ -84,15 +84,16 @@ package-check: package
 	done
 
 .PHONY: demo
-demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20)
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate)
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
-	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20)
+	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout)
 
 # The demo's story, smaller, as part of make test.
 .PHONY: demo-check
 demo-check: tools
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1
+	target/debug/vbaws-demo --accounts 4 --story migrate
 
 .PHONY: bench
 bench: tools package ## Measure the functions and a 1000-account rollout; writes bench/RESULTS.md

@@ -3,13 +3,19 @@
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::Parser;
-use vbaws_demo::{World, story};
+use vbaws_demo::{
+    World,
+    story::{self, Story},
+};
 use vbaws_template::Template;
 
 /// Plays a StackSet rollout of template/roles.yaml against the real functions and a simulated
 /// Veeam Backup for AWS appliance.
 #[derive(Debug, Parser)]
 struct Args {
+    /// The story: `rollout` (join, leave, rotate) or `migrate` (from the Python solution).
+    #[arg(long, value_enum, default_value_t = Story::Rollout)]
+    story: Story,
     /// Accounts in the OU at first.
     #[arg(long, default_value_t = 20)]
     accounts: usize,
@@ -65,6 +71,7 @@ async fn main() -> ExitCode {
         }
     };
     let plan = story::Plan {
+        story: args.story,
         accounts: args.account_ids.as_ref().map_or(args.accounts, Vec::len),
         joiners: args.joiners,
         leavers: args.leavers.min(args.accounts),

@@ -14,9 +14,20 @@ use vbaws_template::Template;
 
 use crate::{DemoError, Stack, World, world::ROLES_PARAMETERS};
 
+/// Which story the demo tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Story {
+    /// An OU rolled out, accounts joining and leaving, external IDs rotated.
+    #[default]
+    Rollout,
+    /// An OU onboarded by the VeeamHub Python solution, taken over by this project.
+    Migrate,
+}
+
 /// How big the story is.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    pub story: Story,
     pub accounts: usize,
     pub joiners: usize,
     pub leavers: usize,
@@ -53,6 +64,9 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let parameters = ROLES_PARAMETERS;
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
     let new_stack = |n: usize| Stack::new(Arc::clone(&template), &account(n), &parameters);
+    if plan.story == Story::Migrate {
+        return migrate(world, template, plan, started).await;
+    }
 
     say(&format!(
         "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
@@ -97,6 +111,82 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
 
     let stacks = stacks.lock().await;
     Ok(finish(&world, &stacks, plan, started))
+}
+
+/// What the Python solution leaves in the appliance: per account, `<account>-ec2` and
+/// `<account>-worker` pointing at roles with generated names and 12-character external IDs.
+const PYTHON_PURPOSES: [(&str, &str); 2] = [("ec2", "VeeamEc2Role"), ("worker", "VeeamWorkerRole")];
+
+async fn migrate(
+    world: Arc<World>,
+    template: Arc<Template>,
+    plan: &Plan,
+    started: Instant,
+) -> Result<Report, DemoError> {
+    say(&format!(
+        "1. An OU of {} accounts onboarded by the Python solution: its registrations point at its roles",
+        plan.accounts
+    ));
+    let mut earlier = BTreeMap::new();
+    for n in 0..plan.accounts {
+        for (purpose, role) in PYTHON_PURPOSES {
+            let name = format!("{}-{purpose}", account(n));
+            let generated = format!("veeam-org-roles-{role}-{:012X}", 0x1A2B_3C4D_5E6F_u64 + n as u64);
+            let id = world
+                .appliance
+                .sim
+                .add_role(&name, &account(n), &generated, Some("aB3dE5gH7jK9"));
+            earlier.insert(name, id);
+        }
+    }
+    println!("   {} registrations in the appliance", earlier.len());
+
+    say("2. The new StackSet rolls out to the same OU: each registration is taken over in place");
+    let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
+    let batch = (0..plan.accounts)
+        .map(|n| Stack::new(Arc::clone(&template), &account(n), &ROLES_PARAMETERS))
+        .collect();
+    fan_out(&world, &stacks, batch, plan.concurrency, Action::Create).await?;
+
+    say("3. The old StackSet is deleted: its Delete removes no registration, and its roles go");
+    let stacks = stacks.lock().await;
+    let mut report = finish(&world, &stacks, plan, started);
+    let now: BTreeMap<String, vbaws_sim::Role> = world
+        .appliance
+        .sim
+        .roles()
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    for (name, id) in &earlier {
+        match now.get(name) {
+            Some(role) if role.id == *id && !role.role_name.starts_with("veeam-org-roles-") => {}
+            Some(role) if role.id != *id => report.problems.push(format!(
+                "{name} was registered anew ({}), not taken over ({id}): policies that use it would lose it",
+                role.id
+            )),
+            _ => report
+                .problems
+                .push(format!("{name} still points at the Python solution's role")),
+        }
+    }
+    let removals = world
+        .appliance
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains("accounts/amazon"))
+        .count();
+    if removals > 0 {
+        report.problems.push(format!(
+            "{removals} registrations were removed during the takeover"
+        ));
+    }
+    println!(
+        "   {} registrations taken over, same IDs, new roles and external IDs; none removed, none added",
+        earlier.len()
+    );
+    Ok(report)
 }
 
 fn finish(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, started: Instant) -> Report {
@@ -237,7 +327,8 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, report: 
             }
         }
     }
-    for n in (0..plan.leavers).filter(|_| !plan.rollout_only) {
+    let departures = !plan.rollout_only && plan.story == Story::Rollout;
+    for n in (0..plan.leavers).filter(|_| departures) {
         let gone = account(n);
         if registrations.iter().any(|r| r.account_id == gone) {
             report
