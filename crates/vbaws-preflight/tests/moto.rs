@@ -402,33 +402,25 @@ async fn each_broken_precondition_fails_its_own_check() {
         "extension-layer",
     );
 
-    ec2.revoke_security_group_ingress()
-        .group_id(&world.endpoint_sg)
-        .ip_permissions(ingress(443, &world.configurator_sg))
-        .send()
-        .await
-        .expect("revoke");
-    only_fails(&world.preflight(&[]), "secrets-manager-path");
-    ec2.authorize_security_group_ingress()
-        .group_id(&world.endpoint_sg)
-        .ip_permissions(ingress(443, &world.configurator_sg))
-        .send()
-        .await
-        .expect("restore");
-
-    ec2.revoke_security_group_ingress()
-        .group_id(&world.appliance_sg)
-        .ip_permissions(ingress(11005, &world.configurator_sg))
-        .send()
-        .await
-        .expect("revoke");
-    only_fails(&world.preflight(&[]), "appliance-access");
-    ec2.authorize_security_group_ingress()
-        .group_id(&world.appliance_sg)
-        .ip_permissions(ingress(11005, &world.configurator_sg))
-        .send()
-        .await
-        .expect("restore");
+    for (group, port, check) in [
+        (&world.endpoint_sg, 443, "secrets-manager-path"),
+        (&world.appliance_sg, 11005, "appliance-access"),
+    ] {
+        let rule = ingress(port, &world.configurator_sg);
+        ec2.revoke_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(rule.clone())
+            .send()
+            .await
+            .expect("revoke");
+        only_fails(&world.preflight(&[]), check);
+        ec2.authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(rule)
+            .send()
+            .await
+            .expect("restore");
+    }
 
     aws_sdk_secretsmanager::Client::new(&config)
         .put_secret_value()
