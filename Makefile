@@ -140,7 +140,8 @@ preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, O
 	target/debug/vbaws-preflight --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) \
 	  $(if $(ORG_PROFILE),--org-profile $(ORG_PROFILE)) $(if $(OU),--ou $(OU)) $(if $(VPC),--vpc $(VPC)) \
 	  $(if $(SUBNETS),--subnets $(SUBNETS)) $(if $(S3_PATH),--s3-path $(S3_PATH)) \
-	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
+	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(SECRETS_ENDPOINT_SG),--secrets-endpoint-sg $(SECRETS_ENDPOINT_SG)) \
+	  $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
 	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
 	  --lambdas-stack $(LAMBDAS_STACK)
 

@@ -201,7 +201,6 @@ pub async fn rollout(
     sandboxes: usize,
 ) -> Result<Rollout, DemoError> {
     let world = Arc::new(World::start(bin_dir, sandboxes).await?);
-    let parameters = ROLES_PARAMETERS;
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -209,7 +208,7 @@ pub async fn rollout(
         let mut stack = Stack::new(
             Arc::clone(&template),
             &format!("{:012}", 310_000_000_000_u64 + n as u64),
-            &parameters,
+            &ROLES_PARAMETERS,
         );
         let (world, permits) = (Arc::clone(&world), Arc::clone(&permits));
         tasks.spawn(async move {

@@ -56,6 +56,9 @@ pub struct Plan {
     pub subnets: Vec<String>,
     pub s3_path: Option<S3Path>,
     pub secrets_path: Option<SecretsPath>,
+    /// The existing Secrets Manager endpoint's group (`SecretsManagerEndpointSecurityGroupId`),
+    /// to which the Lambdas stack adds the configurator.
+    pub secrets_endpoint_security_group: Option<String>,
     pub appliance_security_group: Option<String>,
     pub api_port: i32,
     /// The layer the configurator loads: `ExtensionLayerArn`, or the mapping's for the Region.
@@ -68,8 +71,20 @@ pub struct Plan {
 /// Runs every check. Checks that need an input the plan lacks, or an answer an account cannot
 /// give, are skipped with the reason.
 pub async fn run(aws: &Aws, plan: &Plan) -> Report {
-    let stack = secret::LambdasStack::read(aws, &plan.lambdas_stack).await;
     let mut checks = Vec::new();
+    let stack = secret::LambdasStack::read(aws, &plan.lambdas_stack)
+        .await
+        .unwrap_or_else(|detail| {
+            checks.push(Check::fail(
+                "lambdas-stack",
+                detail,
+                "run the preflight with the backup account's profile, in the stack's Region",
+            ));
+            secret::LambdasStack {
+                name: plan.lambdas_stack.clone(),
+                ..secret::LambdasStack::default()
+            }
+        });
     checks.extend(organization::checks(aws, plan).await);
     checks.extend(network::checks(aws, plan, &stack).await);
     checks.push(lambda::layer(aws, plan).await);

@@ -34,6 +34,10 @@ struct Args {
     /// How the configurator will reach Secrets Manager (the SecretsManagerPath parameter).
     #[arg(long, value_enum)]
     secrets_path: Option<SecretsPath>,
+    /// With --secrets-path ExistingEndpoint: the endpoint's security group, which the Lambdas
+    /// stack will open to the configurator (SECRETS_ENDPOINT_SG).
+    #[arg(long)]
+    secrets_endpoint_sg: Option<String>,
     /// The appliance's security group.
     #[arg(long)]
     appliance_sg: Option<String>,
@@ -85,6 +89,7 @@ async fn main() -> ExitCode {
         subnets: args.subnets,
         s3_path: args.s3_path,
         secrets_path: args.secrets_path,
+        secrets_endpoint_security_group: args.secrets_endpoint_sg,
         appliance_security_group: args.appliance_sg,
         api_port: args.api_port,
         layer_arn,

@@ -270,13 +270,35 @@ async fn secrets_path(aws: &Aws, vpc: &Vpc, plan: &Plan, stack: &LambdasStack) -
                     format!("aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled"),
                 );
             }
-            let groups = security_groups(aws, endpoint.groups().iter().filter_map(|g| g.group_id())).await;
+            let groups =
+                match security_groups(aws, endpoint.groups().iter().filter_map(|g| g.group_id())).await {
+                    Ok(groups) => groups,
+                    Err(detail) => {
+                        return Check::fail(
+                            NAME,
+                            format!("cannot read {id}'s security groups: {detail}"),
+                            "the profile needs ec2:DescribeSecurityGroups",
+                        );
+                    }
+                };
             let source = stack.configurator_security_group.as_deref();
             let cidrs = vpc.cidrs();
+            let rule_to_come = source.is_none()
+                && plan
+                    .secrets_endpoint_security_group
+                    .as_deref()
+                    .is_some_and(|sg| groups.iter().any(|g| g.group_id() == Some(sg)));
             if groups.iter().any(|g| admits(g, 443, source, &cidrs)) {
                 Check::pass(
                     NAME,
                     format!("{id}: private DNS on, and it admits the configurator on 443"),
+                )
+            } else if rule_to_come {
+                Check::pass(
+                    NAME,
+                    format!(
+                        "{id}: private DNS on; the Lambdas stack will admit the configurator to its security group"
+                    ),
                 )
             } else {
                 Check::fail(
@@ -303,8 +325,21 @@ async fn appliance_access(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Check
             ),
         );
     };
-    let groups = security_groups(aws, [appliance.as_str()]).await;
-    let Some(group) = groups.first() else {
+    // EC2 answers an unknown group with InvalidGroup.NotFound, which names it.
+    let group = match security_groups(aws, [appliance.as_str()])
+        .await
+        .map(Vec::into_iter)
+    {
+        Ok(mut groups) => groups.next(),
+        Err(detail) => {
+            return Check::fail(
+                NAME,
+                format!("cannot read {appliance}: {detail}"),
+                "give the security group of the appliance's instance, in this account and Region",
+            );
+        }
+    };
+    let Some(group) = group else {
         return Check::fail(
             NAME,
             format!("{appliance} does not exist in this account and Region"),
@@ -319,7 +354,7 @@ async fn appliance_access(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Check
                 plan.api_port
             ),
         ),
-        Some(configurator) if admits(group, plan.api_port, Some(configurator), &[]) => Check::pass(
+        Some(configurator) if admits(&group, plan.api_port, Some(configurator), &[]) => Check::pass(
             NAME,
             format!("{appliance} admits {configurator} on port {}", plan.api_port),
         ),
@@ -337,19 +372,21 @@ async fn appliance_access(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Check
     }
 }
 
-async fn security_groups<'a>(aws: &Aws, ids: impl IntoIterator<Item = &'a str>) -> Vec<SecurityGroup> {
+async fn security_groups<'a>(
+    aws: &Aws,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<SecurityGroup>, String> {
     let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
     if ids.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     aws.ec2
         .describe_security_groups()
         .set_group_ids(Some(ids))
         .send()
         .await
-        .ok()
-        .and_then(|r| r.security_groups)
-        .unwrap_or_default()
+        .map(|r| r.security_groups.unwrap_or_default())
+        .map_err(|e| describe(&e))
 }
 
 /// Whether an ingress rule of `group` admits TCP `port` from the security group `source` or

@@ -7,35 +7,37 @@ use crate::{Aws, Check, aws::describe};
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LambdasStack {
     pub name: String,
-    pub deployed: bool,
     pub secret_arn: Option<String>,
     pub configurator_security_group: Option<String>,
 }
 
 impl LambdasStack {
-    pub(crate) async fn read(aws: &Aws, name: &str) -> Self {
+    /// The stack's outputs; a stack that does not exist yet has none. Any other error (no
+    /// permission, a wrong Region) is the caller's to report: it is not "not deployed".
+    pub(crate) async fn read(aws: &Aws, name: &str) -> Result<Self, String> {
         let mut stack = Self {
             name: name.to_owned(),
             ..Self::default()
         };
-        let Ok(found) = aws.cloudformation.describe_stacks().stack_name(name).send().await else {
-            return stack;
+        let found = match aws.cloudformation.describe_stacks().stack_name(name).send().await {
+            Ok(found) => found,
+            // CloudFormation answers a missing stack with ValidationError "… does not exist".
+            Err(error) if describe(&error).contains("does not exist") => return Ok(stack),
+            Err(error) => return Err(format!("cannot read the stack {name}: {}", describe(&error))),
         };
-        let Some(described) = found.stacks().first() else {
-            return stack;
-        };
-        stack.deployed = true;
-        let output = |key: &str| {
-            described
-                .outputs()
-                .iter()
-                .find(|o| o.output_key() == Some(key))
-                .and_then(|o| o.output_value())
-                .map(str::to_owned)
-        };
-        stack.secret_arn = output("ApplianceCredentialsSecretArn");
-        stack.configurator_security_group = output("ConfiguratorSecurityGroupId");
-        stack
+        if let Some(described) = found.stacks().first() {
+            let output = |key: &str| {
+                described
+                    .outputs()
+                    .iter()
+                    .find(|o| o.output_key() == Some(key))
+                    .and_then(|o| o.output_value())
+                    .map(str::to_owned)
+            };
+            stack.secret_arn = output("ApplianceCredentialsSecretArn");
+            stack.configurator_security_group = output("ConfiguratorSecurityGroupId");
+        }
+        Ok(stack)
     }
 }
 

@@ -127,7 +127,7 @@ impl Context {
         Ok(Value::Object(out))
     }
 
-    fn reference(&self, name: &str) -> Result<String, Error> {
+    pub(crate) fn reference(&self, name: &str) -> Result<String, Error> {
         if name == "AWS::NoValue" {
             return Ok(NO_VALUE.to_owned());
         }

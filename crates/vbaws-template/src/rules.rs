@@ -101,17 +101,13 @@ impl Template {
                 .map(Operand::List),
             Value::Object(map) if map.contains_key("Ref") => {
                 let name = map["Ref"].as_str().unwrap_or_default();
-                let text = context
-                    .parameters
-                    .get(name)
-                    .or_else(|| context.pseudo.get(name))
-                    .ok_or_else(|| Error::Unsupported(format!("Ref {name} in a rule: no such parameter")))?;
+                let text = context.reference(name)?;
                 let kind = self.body["Parameters"][name]["Type"].as_str().unwrap_or_default();
                 // CloudFormation reads an empty list parameter as one empty member.
                 Ok(if kind == "CommaDelimitedList" || kind.starts_with("List<") {
                     Operand::List(text.split(',').map(|m| m.trim().to_owned()).collect())
                 } else {
-                    Operand::Text(text.clone())
+                    Operand::Text(text)
                 })
             }
             other => Err(Error::Unsupported(format!("{other} in a rule"))),

@@ -168,33 +168,30 @@ impl Work<'_> {
                 else {
                     return Err(Error::Appliance(vbaws_client::Error::Api(api)));
                 };
-                match existing.cross_account_role.as_ref() {
-                    Some(role) if role.account_id == self.account => {
-                        if existing.is_cross_account(self.account, &props.role_name) {
-                            info!(veeam_id = %existing.id, "adopting the registration that already has this name");
-                        } else {
-                            // An earlier tool's registration (the Python solution names them the
-                            // same way) or this stack's own before its RoleName changed. One PUT
-                            // points it at the new role and external ID: backups keep a role
-                            // they can assume throughout, and no second registration appears.
-                            info!(
-                                veeam_id = %existing.id,
-                                previous_role = %role.role_name,
-                                "taking over this account's registration: it now points at the stack's role"
-                            );
-                        }
-                    }
-                    other => {
-                        return Err(Error::Conflict {
-                            name: spec.name,
-                            other_account: existing.account_id().unwrap_or("unknown").to_owned(),
-                            other_role: other.map_or_else(
-                                || "the appliance's own role".to_owned(),
-                                |r| r.role_name.clone(),
-                            ),
-                        });
-                    }
-                }
+                // Same name, same account: a duplicate event, a role registered by hand, an
+                // earlier tool's registration (the Python solution names them the same way), or
+                // this stack's own before its RoleName changed. One PUT points it at this role
+                // and external ID: backups keep a role they can assume throughout, and no second
+                // registration appears. Another account's is never touched.
+                let Some(previous) = existing
+                    .cross_account_role
+                    .as_ref()
+                    .filter(|r| r.account_id == self.account)
+                else {
+                    return Err(Error::Conflict {
+                        name: spec.name,
+                        other_account: existing.account_id().unwrap_or("unknown").to_owned(),
+                        other_role: existing
+                            .cross_account_role
+                            .as_ref()
+                            .map_or_else(|| "the appliance's own role".to_owned(), |r| r.role_name.clone()),
+                    });
+                };
+                info!(
+                    veeam_id = %existing.id,
+                    previous_role = %previous.role_name,
+                    "adopting this account's registration of the name"
+                );
                 self.retry_propagation(props, || self.roles().update(&existing.id, &spec))
                     .await
             }
