@@ -12,7 +12,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use crate::{ApiError, Client, Error, KNOWN_REVISIONS, Secret, client::lock};
+use crate::{ApiError, Client, Error, KNOWN_REVISIONS, Refusal, Secret, client::lock};
 
 /// When the appliance names no lifetime: the shortest default any product version used.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(900);
@@ -104,16 +104,9 @@ impl Client {
         self.grant(deadline, "log in", &form)
             .await
             .map_err(|error| match error {
-                Error::Authentication {
-                    status,
-                    title,
-                    details,
-                    ..
-                } => Error::Authentication {
+                Error::Authentication { answer, .. } => Error::Authentication {
                     username: credentials.username.clone(),
-                    status,
-                    title,
-                    details,
+                    answer,
                 },
                 Error::MfaRequired { .. } => Error::MfaRequired {
                     username: credentials.username.clone(),
@@ -132,7 +125,8 @@ impl Client {
         // A configured revision is used as is. A negotiated one is tried first, then the others,
         // so that an appliance upgraded past it is followed.
         let known = KNOWN_REVISIONS.iter().map(|r| (*r).to_owned());
-        let candidates: Vec<String> = match (self.revision(), self.inner.revision_is_configured) {
+        let configured = self.inner.revision_is_configured;
+        let candidates: Vec<String> = match (self.revision(), configured) {
             (Some(revision), true) => vec![revision],
             (Some(revision), false) => std::iter::once(revision.clone())
                 .chain(known.filter(|r| *r != revision))
@@ -152,30 +146,42 @@ impl Client {
                 .await?;
             if status.is_success() {
                 let tokens = read_tokens(operation, status.as_u16(), &bytes, self.inner.token_margin)?;
-                let mut settled = lock(&self.inner.revision);
-                if settled.as_deref() != Some(revision.as_str()) {
-                    info!(revision, "API revision negotiated");
-                    *settled = Some(revision);
-                }
+                self.settle(revision);
                 return Ok(tokens);
             }
-            let api = ApiError::from_body(operation, status.as_u16(), &bytes);
-            if api.is_unsupported_version() {
-                debug!(revision, "revision refused");
-                tried.push(revision);
+            let answer = ApiError::from_body(operation, status.as_u16(), &bytes);
+            // Asked before the credentials are blamed: a version error is a 400 too.
+            if answer.is_unsupported_version() {
+                debug!(revision, answer = %answer.summary(), "revision refused");
+                tried.push(Refusal { revision, answer });
                 continue;
+            }
+            // The token endpoint itself refused the grant, so it accepted the revision: the
+            // login that follows (say, with a password read again) need not negotiate again.
+            if matches!(status.as_u16(), 400 | 401) {
+                self.settle(revision);
             }
             return Err(match status.as_u16() {
                 400 | 401 => Error::Authentication {
                     username: String::new(),
-                    status: api.status,
-                    title: api.title,
-                    details: api.details,
+                    answer: Box::new(answer),
                 },
-                _ => Error::from(api),
+                _ => Error::from(answer),
             });
         }
-        Err(Error::UnsupportedApiVersion { tried })
+        Err(Error::UnsupportedApiVersion { tried, configured })
+    }
+
+    /// Keeps `revision` as the negotiated one (a configured one never changes).
+    fn settle(&self, revision: String) {
+        if self.inner.revision_is_configured {
+            return;
+        }
+        let mut settled = lock(&self.inner.revision);
+        if settled.as_deref() != Some(revision.as_str()) {
+            info!(revision, "API revision negotiated");
+            *settled = Some(revision);
+        }
     }
 }
 

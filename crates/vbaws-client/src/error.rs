@@ -1,4 +1,5 @@
 use serde::Deserialize;
+use serde_json::Value;
 use thiserror::Error;
 
 use crate::Fingerprint;
@@ -12,20 +13,24 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
-    /// The appliance refused the credentials (400 or 401 from `/token`).
-    #[error("the appliance refused to log in user {username:?} (HTTP {status}{}): check the user and the password in the secret", server_text(.title, .details))]
-    Authentication {
-        username: String,
-        status: u16,
-        title: Option<String>,
-        details: Option<String>,
-    },
+    /// The appliance refused the credentials (400 or 401 from `/token`, not about the revision).
+    #[error("the appliance refused to log in user {username:?} ({})", .answer.summary())]
+    Authentication { username: String, answer: Box<ApiError> },
 
     #[error("the appliance user {username:?} has MFA enabled; automation needs a user without MFA")]
     MfaRequired { username: String },
 
-    #[error("the appliance accepts none of the API revisions this client knows ({}); it is older or newer than this client supports", tried.join(", "))]
-    UnsupportedApiVersion { tried: Vec<String> },
+    /// No revision tried was accepted: each one with what the appliance answered, in order.
+    #[error("the appliance accepted none of the API revisions tried ({}). {}", refusals(.tried), if *.configured {
+        "The revision was configured: configure one the appliance accepts, or none to let the client negotiate"
+    } else {
+        "The appliance is older or newer than this client; if its REST reference keeps the IAM-role endpoints, configure the revision it names"
+    })]
+    UnsupportedApiVersion {
+        tried: Vec<Refusal>,
+        /// True when the one revision tried was configured rather than negotiated.
+        configured: bool,
+    },
 
     /// An error answer from the appliance.
     #[error(transparent)]
@@ -99,6 +104,21 @@ impl Error {
     }
 }
 
+/// One revision the appliance refused, and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub revision: String,
+    pub answer: ApiError,
+}
+
+fn refusals(tried: &[Refusal]) -> String {
+    tried
+        .iter()
+        .map(|r| format!("{}: {}", r.revision, r.answer.summary()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn server_text(title: &Option<String>, details: &Option<String>) -> String {
     match (title, details) {
         (Some(t), Some(d)) => format!(": {t}: {d}"),
@@ -107,17 +127,23 @@ fn server_text(title: &Option<String>, details: &Option<String>) -> String {
     }
 }
 
-/// An error answer, in Veeam's shape (`type`, `title`, `status`, `errorCode`, `details`) or in
-/// ASP.NET's (`detail`, `errors`); every field is optional, and the status is always kept.
+/// An error answer, in any shape the appliance may give: Veeam's (`type`, `title`, `status`,
+/// `errorCode`, `details`), ASP.NET Core's problem details (`detail`, `errors`, `code`), ASP.NET
+/// API Versioning's classic `{"error": {"code", "message"}}`, or plain text. Every field is
+/// optional; the status is always kept.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{operation}: the appliance answered HTTP {status}{}{}", .error_code.as_ref().map(|c| format!(" {c}")).unwrap_or_default(), server_text(.title, .details))]
+#[error("{operation}: the appliance answered {}", self.summary())]
 pub struct ApiError {
     pub operation: String,
     pub status: u16,
+    /// `errorCode`, else `code`, else the classic body's `error.code`.
     pub error_code: Option<String>,
     pub title: Option<String>,
+    /// `details`, else `detail`, `error.message`, `errors`, or a plain-text body.
     pub details: Option<String>,
     pub problem_type: Option<String>,
+    /// Whether any text of the body, at any depth, speaks of the API version.
+    mentions_api_version: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -127,26 +153,71 @@ struct ErrorBody {
     problem_type: Option<String>,
     title: Option<String>,
     error_code: Option<String>,
+    code: Option<String>,
     details: Option<String>,
     detail: Option<String>,
-    errors: Option<serde_json::Value>,
+    errors: Option<Value>,
+    /// ASP.NET API Versioning's classic shape: `{"error": {"code": …, "message": …}}`.
+    error: Option<Value>,
 }
+
+/// Most characters of a plain-text body kept as `details`.
+const MAX_TEXT: usize = 300;
 
 impl ApiError {
     pub(crate) fn from_body(operation: &str, status: u16, body: &[u8]) -> Self {
-        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let json: Option<Value> = serde_json::from_slice(body).ok();
+        let parsed = json
+            .as_ref()
+            .and_then(|value| ErrorBody::deserialize(value).ok())
+            .unwrap_or_default();
+        let classic = |field: &str| {
+            parsed
+                .error
+                .as_ref()
+                .and_then(|e| e.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let text = String::from_utf8_lossy(body);
         let details = parsed
             .details
-            .or(parsed.detail)
-            .or_else(|| parsed.errors.map(|e| e.to_string()));
+            .clone()
+            .or_else(|| parsed.detail.clone())
+            .or_else(|| classic("message"))
+            .or_else(|| parsed.error.as_ref().and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| parsed.errors.as_ref().map(Value::to_string))
+            .or_else(|| json.is_none().then(|| plain_text(&text)).flatten());
+        let mentions_api_version = match &json {
+            Some(value) => strings(value).into_iter().any(speaks_of_api_version),
+            None => speaks_of_api_version(&text),
+        };
         Self {
             operation: operation.to_owned(),
             status,
-            error_code: parsed.error_code,
+            error_code: parsed
+                .error_code
+                .clone()
+                .or_else(|| parsed.code.clone())
+                .or_else(|| classic("code")),
             title: parsed.title,
             details,
             problem_type: parsed.problem_type,
+            mentions_api_version,
         }
+    }
+
+    /// `HTTP 400 UnsupportedApiVersion: title: details`, without the operation.
+    pub fn summary(&self) -> String {
+        format!(
+            "HTTP {}{}{}",
+            self.status,
+            self.error_code
+                .as_ref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default(),
+            server_text(&self.title, &self.details)
+        )
     }
 
     fn text(&self) -> String {
@@ -169,16 +240,53 @@ impl ApiError {
         (400..500).contains(&self.status) && self.text().contains("assume")
     }
 
-    /// The answer to a request whose `x-api-version` the appliance does not accept.
+    /// The answer to a request whose `x-api-version` the appliance does not accept, in whatever
+    /// shape: a client error whose body speaks of the API version in any field at any depth
+    /// (`type`, `title`, `errorCode`, `code`, `error.code`, messages) or in its plain text. ASP.NET
+    /// API Versioning answers 400 by default, and 404, 405, 406 or 415 in some setups; a 401 or
+    /// 403 is about the caller, never the version.
     pub fn is_unsupported_version(&self) -> bool {
-        let text = self.text();
-        self.status == 400 && (text.contains("apiversion") || text.contains("api version"))
+        matches!(self.status, 400 | 404 | 405 | 406 | 415) && self.mentions_api_version
     }
 
     /// The role is in use (by policies or repositories) and cannot be deleted.
     pub fn is_in_use(&self) -> bool {
         self.status == 409 || (self.status == 400 && self.text().contains("in use"))
     }
+}
+
+/// Every string in a JSON document, keys left out.
+fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(text) => vec![text],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Object(fields) => fields.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// "API version", "api-version", "ApiVersion", "x-api-version", "unsupportedApiVersion": the
+/// words with case and separators ignored.
+fn speaks_of_api_version(text: &str) -> bool {
+    let squeezed: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    squeezed.contains("apiversion")
+}
+
+/// A plain-text body, trimmed and cut short; `None` for an empty one or an HTML page (a proxy's
+/// error page says nothing the status does not).
+fn plain_text(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() || text.starts_with('<') {
+        return None;
+    }
+    Some(match text.char_indices().nth(MAX_TEXT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -209,5 +317,51 @@ mod tests {
         let empty = ApiError::from_body("x", 502, b"<html>bad gateway</html>");
         assert_eq!(empty.status, 502);
         assert!(Error::from(empty).is_unreachable());
+    }
+
+    #[test]
+    fn a_refused_revision_is_recognised_in_every_shape_and_status() {
+        let shapes: [(u16, &[u8]); 7] = [
+            (400, br#"{"type":"/api/v1/problems/unsupportedApiVersion","title":"Unsupported API version","status":400,"errorCode":"UnknownError","details":"x"}"#),
+            (400, br#"{"error":{"code":"UnsupportedApiVersion","message":"The HTTP resource that matches the request URI 'https://h/api/v1/token' does not support the API version '1.9-rev0'.","innerError":null}}"#),
+            (400, br#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1","title":"Bad Request","status":400,"errorCode":"InvalidApiVersion"}"#),
+            (400, br#"{"title":"Bad Request","status":400,"code":"ApiVersionUnspecified","traceId":"00-1"}"#),
+            (400, b"The requested API version '1.9-rev0' is not supported."),
+            (404, br#"{"error":{"code":"UnsupportedApiVersion","message":"not here"}}"#),
+            (415, br#"{"title":"Unsupported Media Type","data":{"hint":["x-api-version 1.9-rev0"]}}"#),
+        ];
+        for (status, body) in shapes {
+            let api = ApiError::from_body("log in", status, body);
+            assert!(
+                api.is_unsupported_version(),
+                "{status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let classic = ApiError::from_body("log in", 400, shapes[1].1);
+        assert_eq!(classic.error_code.as_deref(), Some("UnsupportedApiVersion"));
+        assert!(
+            classic
+                .summary()
+                .contains("does not support the API version '1.9-rev0'"),
+            "{}",
+            classic.summary()
+        );
+        let plain = ApiError::from_body("log in", 400, shapes[4].1);
+        assert_eq!(
+            plain.details.as_deref(),
+            Some("The requested API version '1.9-rev0' is not supported.")
+        );
+
+        for (status, body) in [
+            (400, &br#"{"title":"Access denied","errorCode":"AccessDenied","details":"Invalid username or password."}"#[..]),
+            (401, br#"{"error":{"code":"UnsupportedApiVersion"}}"#),
+            (400, b""),
+        ] {
+            let api = ApiError::from_body("log in", status, body);
+            assert!(!api.is_unsupported_version(), "{status} {}", String::from_utf8_lossy(body));
+        }
+        let proxy = ApiError::from_body("log in", 502, b"<html><body>Bad gateway</body></html>");
+        assert_eq!(proxy.details, None, "an HTML page is not a message");
     }
 }

@@ -18,8 +18,10 @@
 //! How it behaves:
 //! - The base URL is the only thing that points it somewhere; it reads no environment variable.
 //! - `x-api-version` goes with every request, `/token` included. A configured revision is used as
-//!   is; otherwise the first login negotiates (newest known first, stepping down on each
-//!   "unsupported API version" answer) and the client keeps the result.
+//!   is; otherwise the first login negotiates (newest of [`KNOWN_REVISIONS`] first, stepping down
+//!   on each "unsupported API version" answer, in whatever shape it comes: see
+//!   [`ApiError::is_unsupported_version`]) and the client keeps the result. When none is
+//!   accepted, [`Error::UnsupportedApiVersion`] lists each revision tried with its answer.
 //! - One login while the token is valid; renewal by refresh token, and a new login when that
 //!   fails. A 401 from any call logs in again once and retries that call once. A user with MFA
 //!   gets [`Error::MfaRequired`]: automation cannot answer a one-time code.
@@ -44,7 +46,7 @@ mod tls;
 mod version;
 
 pub use client::{Api, Client, ClientBuilder, Stats};
-pub use error::{ApiError, Error};
+pub use error::{ApiError, Error, Refusal};
 pub use models::{
     AmazonAccount, AmazonAccountsPage, CrossAccountRole, CrossAccountSpec, OwnRole, RoleSpec,
     ValidationMessage,

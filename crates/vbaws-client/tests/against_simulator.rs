@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use vbaws_client::{
     Client, ClientBuilder, Credentials, CrossAccountSpec, Deleted, Error, RoleSpec, Secret, Trust,
 };
-use vbaws_sim::{Config, Faults, Running, Sim, User};
+use vbaws_sim::{Config, Faults, Running, Sim, User, VersionRefusal};
 
 const PASSWORD: &str = "correct-horse-battery-staple";
 
@@ -233,7 +233,15 @@ async fn tokens_near_expiry_are_refreshed_and_a_failed_refresh_logs_in() {
         .await
         .expect("second, after a refresh");
     assert_eq!(running.sim.logins(), 1, "the refresh token was used");
-    assert_eq!(token_requests(&running).len(), 2);
+    assert_eq!(
+        token_requests(&running),
+        [
+            "Some(\"1.9-rev0\") 400",
+            "Some(\"1.8-rev0\") 200",
+            "Some(\"1.8-rev0\") 200"
+        ],
+        "negotiated once, then a login and a refresh at the settled revision"
+    );
 
     running.sim.revoke_refresh_tokens();
     client
@@ -244,12 +252,9 @@ async fn tokens_near_expiry_are_refreshed_and_a_failed_refresh_logs_in() {
         .expect("third, after a login");
     assert_eq!(running.sim.logins(), 2);
     assert_eq!(
-        token_requests(&running)
-            .iter()
-            .filter(|r| r.ends_with("400"))
-            .count(),
-        1,
-        "one refused refresh"
+        token_requests(&running)[3..],
+        ["Some(\"1.8-rev0\") 400", "Some(\"1.8-rev0\") 200"],
+        "one refused refresh, then a login"
     );
 }
 
@@ -266,6 +271,7 @@ async fn negotiation_steps_down_to_the_newest_accepted_revision_and_remembers_it
     assert_eq!(
         token_requests(&running),
         [
+            "Some(\"1.9-rev0\") 400",
             "Some(\"1.8-rev0\") 400",
             "Some(\"1.7-rev0\") 400",
             "Some(\"1.6-rev0\") 200"
@@ -302,10 +308,80 @@ async fn negotiation_steps_down_to_the_newest_accepted_revision_and_remembers_it
         .login()
         .await
         .expect_err("no revision fits");
+    let Error::UnsupportedApiVersion { tried, configured } = &error else {
+        panic!("{error}");
+    };
+    let revisions: Vec<&str> = tried.iter().map(|r| r.revision.as_str()).collect();
+    assert_eq!(revisions, vbaws_client::KNOWN_REVISIONS);
+    assert!(!configured);
+    let text = error.to_string();
+    for revision in vbaws_client::KNOWN_REVISIONS {
+        assert!(
+            text.contains(&format!(
+                "{revision}: HTTP 400 UnknownError: Unsupported API version: The HTTP resource that matches the request URI '/api/v1/token' does not support the API version '{revision}'."
+            )),
+            "{text}"
+        );
+    }
+
+    let error = builder(&too_old)
+        .api_version("1.5-rev0")
+        .build()
+        .expect("client")
+        .until(soon())
+        .login()
+        .await
+        .expect_err("the configured revision is refused");
     assert!(
-        matches!(&error, Error::UnsupportedApiVersion { tried } if tried.len() == 6),
+        matches!(&error, Error::UnsupportedApiVersion { tried, configured: true } if tried.len() == 1),
         "{error}"
     );
+    assert!(
+        error
+            .to_string()
+            .contains("configure one the appliance accepts, or none"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_revision_is_recognised_in_every_shape_and_never_taken_for_refused_credentials() {
+    for refusal in VersionRefusal::ALL {
+        for status in [400, 404] {
+            let running = appliance(Config {
+                version_refusal: refusal,
+                version_refusal_status: status,
+                ..Config::default()
+            })
+            .await;
+            let client = builder(&running).build().expect("client");
+            client
+                .until(soon())
+                .login()
+                .await
+                .unwrap_or_else(|e| panic!("{refusal:?} {status}: {e}"));
+            assert_eq!(
+                client.revision().as_deref(),
+                Some("1.8-rev0"),
+                "{refusal:?} {status}"
+            );
+
+            let wrong = builder(&running)
+                .credentials(Credentials::new("automation", "wrong"))
+                .build()
+                .expect("client");
+            let error = wrong.until(soon()).login().await.expect_err("wrong password");
+            assert!(
+                matches!(&error, Error::Authentication { answer, .. } if answer.status == 401),
+                "{refusal:?} {status}: {error}"
+            );
+            assert_eq!(
+                token_requests(&running).len(),
+                4,
+                "{refusal:?} {status}: each client stepped past 1.9-rev0 once"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -318,7 +394,7 @@ async fn login_failures_say_what_is_wrong() {
     let error = wrong.until(soon()).login().await.expect_err("refused");
     let text = error.to_string();
     assert!(
-        matches!(error, Error::Authentication { status: 401, .. }),
+        matches!(&error, Error::Authentication { answer, .. } if answer.status == 401),
         "{text}"
     );
     assert!(

@@ -6,21 +6,23 @@ use axum::{
     Form, Json, Router,
     body::Body,
     extract::{Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::state::{Injected, LoggedRequest, Problem, Sim};
+use crate::{
+    state::{Injected, Listing, LoggedRequest, Problem, Sim, role_id},
+    version::versions,
+};
 
 /// The appliance's API as an axum router over `sim`, without a socket: tests can call it with
 /// `tower::ServiceExt::oneshot`.
 pub fn router(sim: Sim) -> Router {
     Router::new()
-        .route("/api/v1/token", post(token))
+        .route("/api/v1/token", post(token).delete(logout))
         .route("/api/v1/accounts/amazon", get(list).post(create))
         .route("/api/v1/accounts/amazon/validateName", post(validate_name))
         .route(
@@ -41,6 +43,7 @@ pub fn router(sim: Sim) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(sim.clone(), versions))
+        .layer(middleware::from_fn(media_type))
         .layer(middleware::from_fn_with_state(sim.clone(), faults))
         .layer(middleware::from_fn_with_state(sim.clone(), log))
         .with_state(sim)
@@ -63,6 +66,30 @@ impl IntoResponse for Problem {
         )
             .into_response()
     }
+}
+
+/// Errors go out as `application/problem+json`, or as `application/json` when the client asks
+/// for that and not for problem+json (the reference: "depending on Accept"; which wins when both
+/// are listed is a guess).
+async fn media_type(request: Request, next: Next) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let plain_json = accept.contains("application/json") && !accept.contains("application/problem+json");
+    let mut response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if plain_json && is_problem {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    response
 }
 
 /// Records every request (never its body) with the status it got.
@@ -127,34 +154,6 @@ async fn faults(State(sim): State<Sim>, request: Request, next: Next) -> Respons
     }
 }
 
-/// Every request must name a revision the appliance accepts.
-async fn versions(State(sim): State<Sim>, request: Request, next: Next) -> Response {
-    let header = request
-        .headers()
-        .get("x-api-version")
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
-    let accepted = sim.lock().config.accepted_versions.clone();
-    match header {
-        None => Problem::new(
-            400,
-            "apiVersionUnspecified",
-            "UnknownError",
-            "API version unspecified",
-            "An API version is required, but was not specified.",
-        )
-        .into_response(),
-        Some(version) if !accepted.contains(&version) => Problem::new(
-            400,
-            "unsupportedApiVersion",
-            "UnknownError",
-            "Unsupported API version",
-            format!("The HTTP resource does not support the API version '{version}'."),
-        )
-        .into_response(),
-        Some(_) => next.run(request).await,
-    }
-}
-
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
@@ -182,22 +181,19 @@ async fn token(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Paging {
-    #[serde(default)]
-    offset: usize,
-    limit: Option<i64>,
+async fn logout(State(sim): State<Sim>, headers: HeaderMap) -> Result<StatusCode, Problem> {
+    sim.lock().logout(bearer(&headers))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(
     State(sim): State<Sim>,
     headers: HeaderMap,
-    Query(paging): Query<Paging>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
-    Ok(Json(state.page(paging.offset, paging.limit)))
+    Ok(Json(state.page(&Listing::parse(&pairs)?)))
 }
 
 async fn read(
@@ -207,7 +203,7 @@ async fn read(
 ) -> Result<Json<Value>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
-    state.get(&id).map(Json)
+    state.get(&role_id(&id)?).map(Json)
 }
 
 async fn create(
@@ -230,7 +226,7 @@ async fn update(
 ) -> Result<Json<Value>, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    state.save(Some(&id), &spec).map(Json)
+    state.save(Some(&role_id(&id)?), &spec).map(Json)
 }
 
 async fn remove(
@@ -240,7 +236,7 @@ async fn remove(
 ) -> Result<StatusCode, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    state.delete(&id)?;
+    state.delete(&role_id(&id)?)?;
     Ok(StatusCode::from_u16(state.config.delete_status).unwrap_or(StatusCode::OK))
 }
 
@@ -263,5 +259,7 @@ async fn validate_delete(
 ) -> Result<Json<Value>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    state.validate_delete(&id).map(|m| Json(Value::Array(m)))
+    state
+        .validate_delete(&role_id(&id)?)
+        .map(|m| Json(Value::Array(m)))
 }

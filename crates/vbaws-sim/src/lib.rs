@@ -1,16 +1,20 @@
 //! A simulator of the Veeam Backup for AWS appliance's REST API, faithful enough to test the
 //! client and the configurator against, over real TLS on 127.0.0.1.
 //!
-//! It serves `/api/v1/token` and `/api/v1/accounts/amazon` with the documented status codes and
-//! Veeam-shaped error bodies (`type`, `title`, `status`, `errorCode`, `details`), enforces
-//! `x-api-version` against a window of accepted revisions, token lifetimes, user roles (a
-//! Portal Operator gets 403 on writes), MFA, unique display names, the undeletable default role,
-//! roles in use, and paging. Faults can be injected: 503s, "cannot assume role" failures,
-//! latency, dropped connections and requests that never answer.
+//! It serves `/api/v1/token` (password and refresh grants; `DELETE` signs out) and
+//! `/api/v1/accounts/amazon` with the documented status codes and Veeam-shaped error bodies
+//! (`type`, `title`, `status`, `errorCode`, `details`; `application/problem+json`, or
+//! `application/json` when asked for). It enforces `x-api-version` against a window of accepted
+//! revisions, token lifetimes (`expires_in`, `.issued`, `.expires`), user roles (a Portal
+//! Operator gets 403 on writes), MFA, unique display names, UUID role IDs (malformed: 400,
+//! unknown: 404), the undeletable default role, roles in use, and listing (`Offset`, `Limit`,
+//! `SearchPattern`, `Sort`, names matched without case). Faults can be injected: 503s, "cannot
+//! assume role" failures, latency, dropped connections and requests that never answer.
 //!
 //! Where the real appliance's behaviour is undocumented (the status for a wrong password, for a
-//! role in use, for a successful delete, and the name of the account field), [`Config`] makes it
-//! a setting; the defaults follow the best reading of the reference.
+//! role in use, for a successful delete, the name of the account field, and the shape of a
+//! refused revision), [`Config`] makes it a setting; the defaults follow the best reading of the
+//! reference. Every other undocumented choice says "guess" beside it in the code.
 //!
 //! [`router`] is the whole API over in-memory state, for tests without a socket; [`spawn`]
 //! serves it over TLS on a free port.
@@ -18,6 +22,7 @@
 mod http;
 mod state;
 mod tls;
+mod version;
 
 use std::net::SocketAddr;
 
@@ -26,6 +31,7 @@ use axum_server::{Handle, tls_rustls::RustlsConfig};
 pub use http::router;
 pub use state::{Config, Faults, LoggedRequest, Role, Sim, User};
 pub use tls::Identity;
+pub use version::VersionRefusal;
 
 /// A simulator serving HTTPS on 127.0.0.1. Dropping it stops the server.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use vbaws_sim::{Config, Faults, Sim, User};
+use vbaws_sim::{Config, Faults, Sim, User, VersionRefusal};
 
 /// A simulated Veeam Backup for AWS appliance REST API, over HTTPS.
 #[derive(Debug, Parser)]
@@ -28,6 +28,13 @@ struct Args {
         default_value = "1.8-rev0,1.7-rev0,1.6-rev0,1.5-rev1"
     )]
     accept: Vec<String>,
+    /// How a refused revision is answered: veeam-problem, code-only, error-code-only, classic
+    /// or plain-text.
+    #[arg(long, default_value = "veeam-problem")]
+    version_refusal: VersionRefusal,
+    /// The status of that answer.
+    #[arg(long, default_value_t = 400)]
+    version_refusal_status: u16,
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
@@ -69,6 +76,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = all_users.first().cloned().ok_or("give at least one user")?;
     let sim = Sim::new(Config {
         accepted_versions: args.accept.clone(),
+        version_refusal: args.version_refusal,
+        version_refusal_status: args.version_refusal_status,
         access_token_ttl: Duration::from_secs(args.token_ttl),
         users: all_users,
         ..Config::default()

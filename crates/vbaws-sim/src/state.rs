@@ -6,16 +6,23 @@ use std::{
     time::Duration,
 };
 
-use rand::Rng;
 use serde_json::{Value, json};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::VersionRefusal;
 
 /// Settings of a simulated appliance. Where the real API's behaviour is undocumented, the choice
 /// is a setting, so tests can try both answers.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `x-api-version` values accepted; anything else gets 400.
+    /// `x-api-version` values accepted; anything else is refused.
     pub accepted_versions: Vec<String>,
+    /// How a refused revision is answered (undocumented: each shape is a guess).
+    pub version_refusal: VersionRefusal,
+    /// The status of that answer: 400, API Versioning's default (guess; 404 is possible).
+    pub version_refusal_status: u16,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub users: Vec<User>,
@@ -36,9 +43,13 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            // A 10.x appliance. Its window is not published (guess: four revisions, as the 7.0
+            // and 8.0 tables list).
             accepted_versions: ["1.8-rev0", "1.7-rev0", "1.6-rev0", "1.5-rev1"]
                 .map(String::from)
                 .to_vec(),
+            version_refusal: VersionRefusal::default(),
+            version_refusal_status: 400,
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(7200),
             users: vec![User::admin("admin", "admin-password")],
@@ -135,6 +146,8 @@ pub struct LoggedRequest {
 struct Session {
     user: String,
     expires: Instant,
+    /// The other token of the pair issued together (access ↔ refresh), ended with it at logout.
+    pair: String,
 }
 
 #[derive(Debug)]
@@ -181,7 +194,7 @@ impl Problem {
         }
     }
 
-    fn validation(details: impl Into<String>) -> Self {
+    pub(crate) fn validation(details: impl Into<String>) -> Self {
         Self::new(
             400,
             "validationError",
@@ -360,6 +373,7 @@ impl State {
             Session {
                 user: user.name.clone(),
                 expires: now + ttl,
+                pair: refresh.clone(),
             },
         );
         self.refresh.insert(
@@ -367,13 +381,27 @@ impl State {
             Session {
                 user: user.name.clone(),
                 expires: now + self.config.refresh_token_ttl,
+                pair: access.clone(),
             },
         );
+        let issued = OffsetDateTime::now_utc();
+        let expires = issued + ttl;
+        // The spec's RESTLogin: the dotted names are part of the JSON.
         json!({
             "access_token": access, "token_type": "bearer", "refresh_token": refresh,
-            "expires_in": ttl.as_secs(), "username": user.name, "roleName": user.role,
-            "mfa_enabled": false, "mfa_token": null
+            "expires_in": ttl.as_secs(), ".issued": rfc3339(issued), ".expires": rfc3339(expires),
+            "username": user.name, "roleName": user.role, "mfa_enabled": false, "mfa_token": null
         })
+    }
+
+    /// `DELETE /token`: ends the access token and the refresh token issued with it. The spec
+    /// says 204; that the refresh token ends too is a guess.
+    pub(crate) fn logout(&mut self, token: Option<&str>) -> Result<(), Problem> {
+        self.authorize(token, false)?;
+        if let Some(session) = token.and_then(|t| self.access.remove(t)) {
+            self.refresh.remove(&session.pair);
+        }
+        Ok(())
     }
 
     /// The user a bearer token belongs to, if it may do this.
@@ -414,19 +442,25 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn page(&self, offset: usize, limit: Option<i64>) -> Value {
-        let limit = match limit {
-            Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => usize::MAX,
-        };
-        let results: Vec<Value> = self
-            .roles
+    /// One page of the roles that match the listing's `SearchPattern`, in its order.
+    /// `totalCount` counts the matches, not the page (guess: the spec calls it the total).
+    pub(crate) fn page(&self, listing: &Listing) -> Value {
+        let mut matches: Vec<&Role> = self.roles.iter().filter(|r| listing.matches(&r.name)).collect();
+        match listing.sort {
+            Some(Sort::NameAsc) => matches.sort_by_key(|r| r.name.to_lowercase()),
+            Some(Sort::NameDesc) => {
+                matches.sort_by_key(|r| std::cmp::Reverse(r.name.to_lowercase()));
+            }
+            None => {}
+        }
+        let limit = listing.limit.unwrap_or(usize::MAX);
+        let results: Vec<Value> = matches
             .iter()
-            .skip(offset)
+            .skip(listing.offset)
             .take(limit.min(self.config.max_page_size))
             .map(|r| self.render(r))
             .collect();
-        json!({"results": results, "totalCount": self.roles.len(), "_links": [{"rel": "self", "method": "GET", "href": "/api/v1/accounts/amazon"}]})
+        json!({"results": results, "totalCount": matches.len(), "_links": [{"rel": "self", "method": "GET", "href": "/api/v1/accounts/amazon"}]})
     }
 
     pub(crate) fn get(&self, id: &str) -> Result<Value, Problem> {
@@ -593,18 +627,75 @@ pub(crate) enum Injected {
 }
 
 fn new_id() -> String {
-    let mut rng = rand::rng();
-    let (a, b, c, d, e): (u32, u16, u16, u16, u64) = (
-        rng.random(),
-        rng.random(),
-        rng.random(),
-        rng.random(),
-        rng.random(),
-    );
-    format!(
-        "{a:08x}-{b:04x}-4{:03x}-{:04x}-{:012x}",
-        c & 0x0fff,
-        (d & 0x3fff) | 0x8000,
-        e & 0xffff_ffff_ffff
-    )
+    Uuid::new_v4().to_string()
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The query of `GET /accounts/amazon`, its names matched without case (ASP.NET binds query
+/// parameters so; inferred, not documented).
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub offset: usize,
+    /// `None` for no limit: `Limit` absent or -1 (guess: the spec allows -1 and says no more).
+    pub limit: Option<usize>,
+    /// A case-insensitive substring of the name (guess: the spec does not say substring or
+    /// wildcard).
+    pub search: Option<String>,
+    pub sort: Option<Sort>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sort {
+    NameAsc,
+    NameDesc,
+}
+
+impl Listing {
+    /// Reads the query's pairs; a value that does not fit its parameter is a 400, as ASP.NET's
+    /// model binding answers (the message is a guess).
+    pub(crate) fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let invalid = |name: &str, value: &str| {
+            Problem::validation(format!("The value '{value}' is not valid for {name}."))
+        };
+        let mut listing = Self::default();
+        for (name, value) in pairs {
+            match name.to_ascii_lowercase().as_str() {
+                "offset" => listing.offset = value.parse().map_err(|_| invalid("Offset", value))?,
+                "limit" => {
+                    listing.limit = match value.parse::<i64>() {
+                        Ok(-1) => None,
+                        Ok(n) => Some(usize::try_from(n).map_err(|_| invalid("Limit", value))?),
+                        Err(_) => return Err(invalid("Limit", value)),
+                    };
+                }
+                "searchpattern" => listing.search = Some(value.to_lowercase()).filter(|v| !v.is_empty()),
+                "sort" => {
+                    listing.sort = Some(match value.to_ascii_lowercase().as_str() {
+                        "nameasc" => Sort::NameAsc,
+                        "namedesc" => Sort::NameDesc,
+                        _ => return Err(invalid("Sort", value)),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(listing)
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.search
+            .as_deref()
+            .is_none_or(|pattern| name.to_lowercase().contains(pattern))
+    }
+}
+
+/// A role ID from a path: a UUID in any case, or a 400 (guess: ASP.NET's binding of a `Guid`
+/// parameter; a route constraint would answer 404 instead).
+pub(crate) fn role_id(text: &str) -> Result<String, Problem> {
+    Uuid::try_parse(text)
+        .map(|id| id.to_string())
+        .map_err(|_| Problem::validation(format!("The value '{text}' is not valid for IAMRoleId.")))
 }

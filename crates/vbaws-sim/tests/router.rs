@@ -8,7 +8,7 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use vbaws_sim::{Config, Faults, Sim, User, router};
+use vbaws_sim::{Config, Faults, Sim, User, VersionRefusal, router};
 
 const REV: &str = "1.7-rev0";
 
@@ -220,7 +220,7 @@ async fn roles_are_created_with_unique_names_and_updated_in_full() {
     assert_eq!(
         app.call(
             "PUT",
-            "/api/v1/accounts/amazon/nope",
+            "/api/v1/accounts/amazon/0b0c7c4e-9a38-4d2e-8f5e-000000000000",
             &token,
             Some(spec("n", "123456789012"))
         )
@@ -361,4 +361,197 @@ async fn injected_faults_are_used_up_one_request_at_a_time() {
         .0,
         StatusCode::CREATED
     );
+}
+
+fn bare(method: &str, path: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-api-version", REV)
+}
+
+#[tokio::test]
+async fn a_refused_revision_is_answered_in_the_configured_shape_and_status() {
+    for refusal in VersionRefusal::ALL {
+        for status in [400, 404] {
+            let app = App::new(Config {
+                version_refusal: refusal,
+                version_refusal_status: status,
+                ..Config::default()
+            });
+            let request = Request::post("/api/v1/token")
+                .header("x-api-version", "1.9-rev0")
+                .body(Body::empty())
+                .expect("request");
+            let response = app.router.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status, "{refusal:?}");
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            let text = String::from_utf8_lossy(&bytes);
+            let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let hint = match refusal {
+                VersionRefusal::VeeamProblem => json["type"] == "/api/v1/problems/unsupportedApiVersion",
+                VersionRefusal::CodeOnly => {
+                    json["code"] == "UnsupportedApiVersion" && json["title"] == "Bad Request"
+                }
+                VersionRefusal::ErrorCodeOnly => {
+                    json["errorCode"] == "UnsupportedApiVersion" && json.get("details").is_none()
+                }
+                VersionRefusal::Classic => json["error"]["code"] == "UnsupportedApiVersion",
+                VersionRefusal::PlainText => json.is_null() && text.contains("API version '1.9-rev0'"),
+            };
+            assert!(hint, "{refusal:?}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_carry_their_times_and_a_logout_ends_both_of_the_pair() {
+    let app = App::new(Config::default());
+    let (_, login) = app.login("admin", "admin-password").await;
+    for field in [".issued", ".expires"] {
+        let text = login[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} in {login}"));
+        assert!(text.ends_with('Z') && text.contains('T'), "{field}: {text}");
+    }
+    assert!(login[".issued"].as_str() < login[".expires"].as_str(), "{login}");
+    let access = login["access_token"].as_str().expect("access");
+    let refresh = login["refresh_token"].as_str().expect("refresh");
+
+    let (status, _) = app.call("DELETE", "/api/v1/token", access, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call("GET", "/api/v1/accounts/amazon", access, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the access token ended");
+    let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+    let (status, _) = app
+        .send(
+            bare("POST", "/api/v1/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the refresh token ended too");
+    let (status, _) = app.call("DELETE", "/api/v1/token", access, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn lists_read_their_parameters_without_case_and_search_by_name() {
+    let app = App::new(Config::default());
+    for name in ["prod-ec2", "Prod-RDS", "test-ec2"] {
+        app.sim.add_role(name, "123456789012", name, None);
+    }
+    let token = app.token().await;
+    let names = |page: &Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (_, upper) = app
+        .call("GET", "/api/v1/accounts/amazon?Offset=1&Limit=2", &token, None)
+        .await;
+    let (_, lower) = app
+        .call("GET", "/api/v1/accounts/amazon?offset=1&limit=2", &token, None)
+        .await;
+    assert_eq!(names(&upper), ["prod-ec2", "Prod-RDS"]);
+    assert_eq!(names(&lower), names(&upper));
+
+    let (_, found) = app
+        .call(
+            "GET",
+            "/api/v1/accounts/amazon?searchPattern=PROD&Sort=nameDesc&Limit=-1",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(names(&found), ["Prod-RDS", "prod-ec2"]);
+    assert_eq!(found["totalCount"], 2, "the total counts the matches");
+
+    for bad in ["Offset=-1", "Limit=abc", "Sort=sideways"] {
+        let (status, body) = app
+            .call("GET", &format!("/api/v1/accounts/amazon?{bad}"), &token, None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            body["details"]
+                .as_str()
+                .expect("details")
+                .contains("is not valid"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn role_ids_are_uuids_in_any_case() {
+    let app = App::new(Config::default());
+    let id = app.sim.add_role("r", "123456789012", "R", None);
+    let token = app.token().await;
+    let (status, role) = app
+        .call(
+            "GET",
+            &format!("/api/v1/accounts/amazon/{}", id.to_uppercase()),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((status, role["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    let unknown = "0b0c7c4e-9a38-4d2e-8f5e-000000000000";
+    for (method, path) in [
+        ("GET", format!("/api/v1/accounts/amazon/{unknown}")),
+        ("DELETE", format!("/api/v1/accounts/amazon/{unknown}")),
+        (
+            "POST",
+            format!("/api/v1/accounts/amazon/{unknown}/validateDelete"),
+        ),
+    ] {
+        assert_eq!(
+            app.call(method, &path, &token, None).await.0,
+            StatusCode::NOT_FOUND,
+            "{method} {path}"
+        );
+    }
+    for (method, path) in [
+        ("GET", "/api/v1/accounts/amazon/not-a-uuid"),
+        ("DELETE", "/api/v1/accounts/amazon/12345"),
+        ("POST", "/api/v1/accounts/amazon/x/validateDelete"),
+    ] {
+        let (status, body) = app.call(method, path, &token, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert_eq!(body["errorCode"], "UnknownError", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn errors_are_problem_json_unless_the_client_asks_for_json() {
+    let app = App::new(Config::default());
+    for (accept, expected) in [
+        (None, "application/problem+json"),
+        (Some("application/json"), "application/json"),
+        (
+            Some("application/problem+json, application/json"),
+            "application/problem+json",
+        ),
+    ] {
+        let mut request = bare("GET", "/api/v1/accounts/amazon").header(header::AUTHORIZATION, "Bearer nope");
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let response = app
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE].to_str().expect("ascii"),
+            expected,
+            "{accept:?}"
+        );
+    }
 }
