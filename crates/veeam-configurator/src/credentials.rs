@@ -7,7 +7,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::{
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    operation::get_secret_value::GetSecretValueError,
+};
 use serde::Deserialize;
 use tokio::{sync::OnceCell, time::Instant};
 use tracing::{info, warn};
@@ -37,12 +40,31 @@ pub enum CredentialsError {
     },
     #[error("reading secret {secret_id} did not finish within the time budget")]
     Timeout { secret_id: String },
+    /// The extension could not be used, and the SDK, tried instead, failed too: both causes,
+    /// the first one first.
+    #[error("{extension}; reading the secret with the AWS SDK instead failed too: {sdk}")]
+    ExtensionAndSdk {
+        extension: ExtensionUnavailable,
+        sdk: Box<CredentialsError>,
+    },
+}
+
+/// Why the extension was passed over for the SDK.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionUnavailable {
+    #[error(
+        "no Parameters and Secrets extension answered on localhost:{port} (is its layer attached to the function, and PARAMETERS_SECRETS_EXTENSION_HTTP_PORT right?)"
+    )]
+    NotListening { port: u16 },
+    #[error("the Parameters and Secrets extension's answer could not be read ({0})")]
+    Unreadable(String),
 }
 
 /// Where credentials come from.
 #[derive(Debug)]
 pub struct CredentialsSource {
     secret_id: String,
+    extension_port: u16,
     extension_url: String,
     session_token: Option<Secret>,
     http: reqwest::Client,
@@ -79,6 +101,7 @@ impl CredentialsSource {
         }
         Ok(Self {
             secret_id: settings.secret_id.clone(),
+            extension_port: settings.extension_port,
             extension_url: format!("http://localhost:{}/secretsmanager/get", settings.extension_port),
             session_token: settings.session_token.clone(),
             http: builder.build()?,
@@ -94,10 +117,15 @@ impl CredentialsSource {
     /// when no extension runs.
     pub async fn current(&self, deadline: Instant) -> Result<Credentials, CredentialsError> {
         match self.read_extension(deadline).await? {
-            Some(text) => self.parse(&text),
-            None => {
-                info!("no Parameters and Secrets extension answered; reading the secret with the AWS SDK");
-                self.fresh(deadline).await
+            Ok(text) => self.parse(&text),
+            Err(extension) => {
+                info!(%extension, "reading the secret with the AWS SDK");
+                self.fresh(deadline)
+                    .await
+                    .map_err(|sdk| CredentialsError::ExtensionAndSdk {
+                        extension,
+                        sdk: Box::new(sdk),
+                    })
             }
         }
     }
@@ -113,7 +141,7 @@ impl CredentialsSource {
             })?
             .map_err(|e| CredentialsError::Sdk {
                 secret_id: self.secret_id.clone(),
-                detail: DisplayErrorContext(&e).to_string(),
+                detail: sdk_detail(&e),
             })?;
         let text = output
             .secret_string()
@@ -121,8 +149,12 @@ impl CredentialsSource {
         self.parse(text)
     }
 
-    /// The SecretString from the extension; `None` when nothing listens on its port.
-    async fn read_extension(&self, deadline: Instant) -> Result<Option<String>, CredentialsError> {
+    /// The SecretString from the extension; an inner error when the extension cannot be used
+    /// (nothing listens on its port, or its answer broke off), so the SDK is tried instead.
+    async fn read_extension(
+        &self,
+        deadline: Instant,
+    ) -> Result<Result<String, ExtensionUnavailable>, CredentialsError> {
         let warm_up_ends = Instant::now() + EXTENSION_WARM_UP;
         loop {
             let mut request = self
@@ -143,7 +175,7 @@ impl CredentialsSource {
                         .json()
                         .await
                         .map_err(|_| self.shape("could not be read from the extension's answer"))?;
-                    return body.secret_string.map(Some).ok_or_else(|| {
+                    return body.secret_string.map(Ok).ok_or_else(|| {
                         self.shape("holds no SecretString (binary secrets are not supported)")
                     });
                 }
@@ -158,10 +190,14 @@ impl CredentialsSource {
                 Err(error) if error.is_connect() && Instant::now() < warm_up_ends.min(deadline) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(error) if error.is_connect() => return Ok(None),
-                Err(_) => {
-                    warn!("the extension's answer could not be read; reading the secret with the AWS SDK");
-                    return Ok(None);
+                Err(error) if error.is_connect() => {
+                    return Ok(Err(ExtensionUnavailable::NotListening {
+                        port: self.extension_port,
+                    }));
+                }
+                Err(error) => {
+                    warn!("the extension's answer could not be read");
+                    return Ok(Err(ExtensionUnavailable::Unreadable(error.to_string())));
                 }
             }
         }
@@ -196,6 +232,26 @@ fn extension_hint(status: u16) -> &'static str {
         }
         404 => "no such secret; check SECRET_ID and that the secret is in this account and Region",
         _ => "the extension could not read the secret; see its log lines in the function's log group",
+    }
+}
+
+/// What went wrong, in a line an operator can act on; the SDK's full chain only where nothing
+/// shorter says it.
+fn sdk_detail(error: &SdkError<GetSecretValueError>) -> String {
+    match error {
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+            "Secrets Manager could not be reached (the function's subnets need a route to it: the Lambdas stack's SecretsManagerPath, an interface endpoint or a NAT)".to_owned()
+        }
+        SdkError::TimeoutError(_) => "Secrets Manager did not answer in time".to_owned(),
+        SdkError::ServiceError(service) => {
+            let error = service.err();
+            format!(
+                "{}: {}",
+                error.code().unwrap_or("error"),
+                error.message().unwrap_or("no message")
+            )
+        }
+        other => DisplayErrorContext(other).to_string(),
     }
 }
 

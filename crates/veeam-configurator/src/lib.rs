@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use vbaws_cfn::{Action, CustomResource, Outcome, Request};
 use vbaws_client::Client;
 
-pub use credentials::{CredentialsError, CredentialsSource};
+pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
 pub use settings::{ConfigError, LEGACY_VARIABLES, Settings, VARIABLES};
 
@@ -91,10 +91,21 @@ pub enum Error {
         #[source]
         source: vbaws_client::Error,
     },
+    /// The appliance refused the credentials, and reading the secret again, past the
+    /// extension's cache, failed too: the refusal leads, since that is what to fix first.
+    #[error("{rejected}. Reading the secret again, past the extension's cache, failed too: {reread}")]
+    RejectedAndUnreadable {
+        rejected: Box<Error>,
+        reread: CredentialsError,
+    },
     #[error(
         "{0}. Set VEEAM_CERT_SHA256 to the new fingerprint if the appliance's certificate was replaced on purpose"
     )]
     Certificate(#[source] vbaws_client::Error),
+    #[error(
+        "{0}. The stack parameter ApplianceApiVersion (the function's VEEAM_API_VERSION) sets the revision"
+    )]
+    ApiVersion(#[source] vbaws_client::Error),
     #[error("the appliance refused: {0}")]
     Appliance(#[source] vbaws_client::Error),
 }
@@ -149,10 +160,17 @@ impl CustomResource for Configurator {
             .as_deref()
             .filter(|given| *given != account)
         {
-            return Err(Error::AccountMismatch {
+            let mismatch = Error::AccountMismatch {
                 given: given.to_owned(),
                 stack: account,
-            });
+            };
+            // A Delete never blocks: a forged one removes nothing, and a real one must not leave
+            // the stack in DELETE_FAILED.
+            if let Action::Delete { .. } = request.action {
+                warn!(%mismatch, "Delete answered SUCCESS without touching the appliance");
+                return Ok(Outcome::new().warning(mismatch.to_string()));
+            }
+            return Err(mismatch);
         }
         if let (Action::Delete { .. }, OnDelete::Retain) = (&request.action, props.on_delete) {
             info!("OnDelete is Retain: the registration stays in the appliance");
@@ -176,11 +194,15 @@ impl CustomResource for Configurator {
             // The appliance refused the credentials, at the first login or after the password
             // changed mid-session: read the secret again, past the extension's cache, and redo the
             // work once (every action converges, so repeating it is safe).
-            Err(Error::Rejected { .. }) => {
+            Err(rejected @ Error::Rejected { .. }) => {
                 info!("the appliance refused the credentials; reading the secret again past any cache");
-                client
-                    .set_credentials(ready.credentials.fresh(deadline).await?)
-                    .await;
+                let fresh = ready.credentials.fresh(deadline).await.map_err(|reread| {
+                    Error::RejectedAndUnreadable {
+                        rejected: Box::new(rejected),
+                        reread,
+                    }
+                })?;
+                client.set_credentials(fresh).await;
                 work.run(&request.action, props).await
             }
             other => other,

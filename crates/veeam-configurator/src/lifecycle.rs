@@ -270,6 +270,7 @@ fn classify(error: vbaws_client::Error, url: &str, secret_id: &str) -> Error {
         },
         e @ (vbaws_client::Error::CertificateMismatch { .. }
         | vbaws_client::Error::UntrustedCertificate { .. }) => Error::Certificate(e),
+        e @ vbaws_client::Error::UnsupportedApiVersion { .. } => Error::ApiVersion(e),
         e @ (vbaws_client::Error::Authentication { .. } | vbaws_client::Error::MfaRequired { .. }) => {
             Error::Rejected {
                 secret_id: secret_id.to_owned(),

@@ -132,8 +132,10 @@ pub fn physical_id(display_name: &str, veeam_id: &str) -> String {
 /// The display name and appliance role ID in one of our physical IDs; `None` for any other ID.
 pub fn parse_physical_id(id: &str) -> Option<(&str, &str)> {
     let (name, veeam_id) = id.rsplit_once('@')?;
-    let uuid_like = veeam_id.len() == 36 && veeam_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    (uuid_like && !name.is_empty()).then_some((name, veeam_id))
+    // The appliance's IDs are UUIDs, and it answers 400 to anything else in a path: an ID of
+    // another shape was not issued by us, and is looked up by name instead.
+    let is_uuid = veeam_id.len() == 36 && uuid::Uuid::try_parse(veeam_id).is_ok();
+    (is_uuid && !name.is_empty()).then_some((name, veeam_id))
 }
 
 #[cfg(test)]
@@ -191,5 +193,10 @@ mod tests {
         );
         assert_eq!(parse_physical_id("2022/12/06/[$LATEST]abc"), None);
         assert_eq!(parse_physical_id("x@not-a-uuid"), None);
+        assert_eq!(
+            parse_physical_id("x@------------------------------------"),
+            None,
+            "36 characters of the right alphabet are not yet a UUID"
+        );
     }
 }

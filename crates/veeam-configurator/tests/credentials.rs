@@ -178,7 +178,8 @@ async fn a_rotated_password_is_read_again_past_the_extension_cache() {
         .filter(|r| r.path.ends_with("/token"))
         .map(|r| r.status)
         .collect();
-    assert_eq!(statuses, [401, 200]);
+    // 1.9-rev0 refused once; the refused login settled the revision for the second one.
+    assert_eq!(statuses, [400, 401, 200]);
     assert!(!rig.sandbox.output().contains("the-rotated-password"));
 
     // A password that is wrong everywhere fails with a Reason that says where to look.
@@ -227,4 +228,96 @@ async fn a_cold_extension_is_waited_for_briefly() {
         .json();
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(extension.requests().len(), 1);
+}
+
+/// Secrets Manager as unreachable as it is from a VPC without an endpoint or NAT.
+fn unreachable_secrets_manager() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", free_port().expect("port")),
+        ),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    ]
+}
+
+#[tokio::test]
+async fn a_refused_login_leads_the_reason_when_reading_the_secret_again_fails_too() {
+    let rig = Rig::with(Setup {
+        env: unreachable_secrets_manager(),
+        ..Setup::default()
+    })
+    .await;
+    rig.appliance
+        .sim
+        .set_password(USER, "changed-in-the-appliance-only");
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.starts_with(
+            "the appliance refused to log in user \"automation\" (HTTP 401 AccessDenied: Access denied: Invalid username or password.)"
+        ),
+        "the appliance's refusal leads: {text}"
+    );
+    let second = text
+        .find("Reading the secret again, past the extension's cache, failed too: Secrets Manager's GetSecretValue failed")
+        .unwrap_or_else(|| panic!("then the failed re-read: {text}"));
+    assert!(
+        text[..second].contains(&format!("password in secret {SECRET_ID}")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn without_an_extension_and_without_secrets_manager_both_causes_are_named_in_order() {
+    let port = free_port().expect("port");
+    let mut env = unreachable_secrets_manager();
+    env.push(("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string()));
+    let rig = Rig::with(Setup {
+        env,
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.starts_with(&format!(
+            "no Parameters and Secrets extension answered on localhost:{port} (is its layer attached"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "reading the secret with the AWS SDK instead failed too: Secrets Manager's GetSecretValue failed"
+        ),
+        "{text}"
+    );
+    assert!(rig.appliance.sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn secrets_managers_own_refusal_is_named_by_its_code() {
+    let moto = Moto::start().await.expect("moto server");
+    let mut env = sdk_env(&moto);
+    env.push((
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        free_port().expect("port").to_string(),
+    ));
+    let rig = Rig::with(Setup {
+        env,
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.contains(&format!(
+            "Secrets Manager's GetSecretValue failed for secret {SECRET_ID}: ResourceNotFoundException: "
+        )),
+        "{text}"
+    );
 }

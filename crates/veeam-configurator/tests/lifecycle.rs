@@ -319,7 +319,7 @@ async fn a_member_account_id_that_does_not_match_touches_nothing() {
     let rig = Rig::start().await;
     let mut wrong = props("VeeamEc2Role", "ec2");
     wrong["MemberAccountId"] = json!("210987654321");
-    let answer = rig.create(wrong).await;
+    let answer = rig.create(wrong.clone()).await;
     assert_eq!(answer["Status"], "FAILED");
     assert!(
         reason(&answer)
@@ -330,7 +330,27 @@ async fn a_member_account_id_that_does_not_match_touches_nothing() {
 
     let mut right = props("VeeamEc2Role", "ec2");
     right["MemberAccountId"] = json!(ACCOUNT);
-    assert_eq!(rig.create(right).await["Status"], "SUCCESS");
+    let created = rig.create(right.clone()).await;
+    assert_eq!(created["Status"], "SUCCESS");
+    let id = &created["PhysicalResourceId"];
+    let before = rig.appliance.sim.requests().len();
+
+    // An Update keeps refusing; a Delete never blocks, and neither touches the appliance.
+    let answer = rig.update(id, wrong.clone(), right).await;
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    let answer = rig.delete(id, wrong).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["PhysicalResourceId"], *id);
+    assert!(
+        reason(&answer).contains("MemberAccountId is 210987654321, but this stack runs in account 123456789012; nothing was changed"),
+        "{answer}"
+    );
+    assert_eq!(
+        rig.appliance.sim.requests().len(),
+        before,
+        "no request reached the appliance"
+    );
+    assert_eq!(rig.registrations().len(), 1, "the registration stays");
 }
 
 #[tokio::test]
@@ -407,7 +427,7 @@ async fn the_negotiated_revision_is_used_unless_one_is_configured() {
     assert_eq!(post.revision.as_deref(), Some("1.6-rev0"));
 
     let rig = Rig::with(Setup {
-        config: Some(config),
+        config: Some(config.clone()),
         env: vec![("VEEAM_API_VERSION", "1.5-rev0".into())],
         ..Setup::default()
     })
@@ -423,4 +443,21 @@ async fn the_negotiated_revision_is_used_unless_one_is_configured() {
             .iter()
             .all(|r| r.revision.as_deref() == Some("1.5-rev0"))
     );
+
+    // A configured revision the appliance refuses: the answer, and where the revision is set.
+    let rig = Rig::with(Setup {
+        config: Some(config),
+        env: vec![("VEEAM_API_VERSION", "1.8-rev0".into())],
+        ..Setup::default()
+    })
+    .await;
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.contains("accepted none of the API revisions tried (1.8-rev0: HTTP 400")
+            && text.contains("ApplianceApiVersion"),
+        "{text}"
+    );
+    assert!(!text.contains("refused to log in"), "{text}");
 }
