@@ -159,4 +159,22 @@ proptest! {
         prop_assert!(body.len() <= MAX_BODY_BYTES);
         prop_assert!(sent.data == data || (sent.data == BTreeMap::new() && sent.status == crate::response::Status::Failed));
     }
+
+    /// Regions yet to come have the same shape: their response buckets must pass too.
+    #[test]
+    fn response_buckets_of_any_region_shaped_name_are_accepted(
+        region in "[a-z]{2,4}(-[a-z]{2,9}){1,2}-[0-9]{1,2}",
+        partition in 0..crate::allow::PARTITION_SUFFIXES.len(),
+        path_style in any::<bool>(),
+    ) {
+        let suffix = crate::allow::PARTITION_SUFFIXES[partition];
+        let bucket = format!("cloudformation-custom-resource-response-{}", region.replace('-', ""));
+        let url = if path_style {
+            format!("https://s3.{region}{suffix}/{bucket}/k?X-Amz-Signature=s")
+        } else {
+            format!("https://{bucket}.s3.{region}{suffix}/k?X-Amz-Signature=s")
+        };
+        let url = url::Url::parse(&url).expect("url");
+        prop_assert_eq!(ResponseUrlPolicy::s3_only().refusal(&url), None, "{}", url);
+    }
 }
