@@ -55,6 +55,8 @@ impl Client {
                 .await
             {
                 Ok(fresh) => Some(fresh),
+                // Not a cause worth reporting: refresh tokens expire and die with an appliance
+                // restart. What the password login says is what the caller needs to know.
                 Err(error) => {
                     debug!(%error, "refresh failed; logging in again");
                     None

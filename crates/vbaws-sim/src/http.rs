@@ -191,8 +191,9 @@ async fn list(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Problem> {
-    let state = sim.lock();
+    let mut state = sim.lock();
     state.authorize(bearer(&headers), false)?;
+    state.take_list_failure()?;
     Ok(Json(state.page(&Listing::parse(&pairs)?)))
 }
 

@@ -124,6 +124,9 @@ pub struct Faults {
     /// Fail this many creates and updates with "cannot assume role", as the appliance does while
     /// a new IAM role has not propagated yet.
     pub assume_failures: u32,
+    /// Answer this many role listings (`GET /accounts/amazon`) with 500, a failure no retry
+    /// cures.
+    pub list_failures: u32,
     /// Added to every answer.
     pub latency: Duration,
     /// Break this many connections mid-answer.
@@ -440,6 +443,21 @@ impl State {
             ));
         }
         Ok(())
+    }
+
+    /// Uses up one injected listing failure, if any is left.
+    pub(crate) fn take_list_failure(&mut self) -> Result<(), Problem> {
+        if self.faults.list_failures == 0 {
+            return Ok(());
+        }
+        self.faults.list_failures -= 1;
+        Err(Problem::new(
+            500,
+            "unknownError",
+            "UnknownError",
+            "Internal server error",
+            "The IAM roles could not be read.",
+        ))
     }
 
     /// One page of the roles that match the listing's `SearchPattern`, in its order.

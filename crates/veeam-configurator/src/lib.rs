@@ -98,6 +98,10 @@ pub enum Error {
         rejected: Box<Error>,
         reread: CredentialsError,
     },
+    /// A create was refused, and looking for the registration that holds its name (to adopt it)
+    /// failed too: the refusal leads.
+    #[error("{refused}; looking for the registration that holds the name failed too: {lookup}")]
+    LookupAfterRefusal { refused: Box<Error>, lookup: Box<Error> },
     #[error(
         "{0}. Set VEEAM_CERT_SHA256 to the new fingerprint if the appliance's certificate was replaced on purpose"
     )]

@@ -160,13 +160,17 @@ impl Work<'_> {
         match self.retry_propagation(props, || self.roles().create(&spec)).await {
             Ok(role) => Ok(role),
             Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.status == 400 => {
-                let Some(existing) = self
-                    .roles()
-                    .find_by_name(&spec.name)
-                    .await
-                    .map_err(|e| self.fail(e))?
-                else {
-                    return Err(Error::Appliance(vbaws_client::Error::Api(api)));
+                let refused = || Error::Appliance(vbaws_client::Error::Api(api.clone()));
+                let existing =
+                    self.roles()
+                        .find_by_name(&spec.name)
+                        .await
+                        .map_err(|e| Error::LookupAfterRefusal {
+                            refused: Box::new(refused()),
+                            lookup: Box::new(self.fail(e)),
+                        })?;
+                let Some(existing) = existing else {
+                    return Err(refused());
                 };
                 // Same name, same account: a duplicate event, a role registered by hand, an
                 // earlier tool's registration (the Python solution names them the same way), or

@@ -146,6 +146,27 @@ async fn create_refuses_a_name_taken_by_another_account() {
 }
 
 #[tokio::test]
+async fn a_refused_create_leads_the_reason_when_the_lookup_that_follows_fails() {
+    let rig = Rig::start().await;
+    rig.appliance
+        .sim
+        .add_role("123456789012-ec2", ACCOUNT, "EarlierRole", None);
+    rig.appliance.sim.set_faults(Faults {
+        list_failures: 1,
+        ..Faults::default()
+    });
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let text = reason(&answer);
+    assert!(
+        text.starts_with(
+            "the appliance refused: register an IAM role: the appliance answered HTTP 400 UnknownError: Validation error: An IAM role with the name '123456789012-ec2' already exists.; looking for the registration that holds the name failed too: the appliance refused: list IAM roles: the appliance answered HTTP 500"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_role_not_yet_assumable_is_retried_until_iam_propagates_it() {
     let rig = Rig::start().await;
     rig.appliance.sim.set_faults(Faults {
