@@ -630,3 +630,16 @@ async fn no_password_or_token_in_debug_or_display() {
     let spec = spec("123456789012", "R", "secret-external-id");
     assert!(!format!("{spec:?}").contains("secret-external-id"));
 }
+
+#[test]
+fn the_readme_names_the_known_revisions_as_the_client_knows_them() {
+    let readme = include_str!("../../../README.md");
+    let listed = format!(
+        "The client knows these revisions, newest first: {}",
+        vbaws_client::KNOWN_REVISIONS.join(", ")
+    );
+    assert!(
+        readme.contains(&listed),
+        "README.md must say: {listed:?} (its API revisions section)"
+    );
+}
