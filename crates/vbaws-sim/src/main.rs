@@ -44,6 +44,9 @@ struct Args {
     /// Fail the first N creates and updates with "cannot assume role".
     #[arg(long, default_value_t = 0)]
     assume_failures: u32,
+    /// Answer the first N role listings with 500.
+    #[arg(long, default_value_t = 0)]
+    list_failures: u32,
     /// Latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -85,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sim.set_faults(Faults {
         unavailable: args.fail_503,
         assume_failures: args.assume_failures,
+        list_failures: args.list_failures,
         latency: Duration::from_millis(args.latency_ms),
         drops: args.drop,
         hangs: args.hang,

@@ -219,7 +219,7 @@ impl Problem {
 }
 
 impl Sim {
-    /// An appliance with `config`, holding only its built-in default role.
+    /// An appliance with `config`, holding only its built-in default role (its name is a guess).
     pub fn new(config: Config) -> Self {
         let default_role = Role {
             id: new_id(),
@@ -322,6 +322,7 @@ impl Sim {
 }
 
 impl State {
+    /// The password grant. A refusal's status is a setting; its body's wording is a guess.
     pub(crate) fn login(&mut self, username: &str, password: &str) -> Result<Value, Problem> {
         let user = self
             .config
@@ -350,6 +351,8 @@ impl State {
         Ok(self.issue(&user))
     }
 
+    /// The refresh grant; a refresh token is good once. 400 for a dead one is a guess (OAuth's
+    /// `invalid_grant` is 400).
     pub(crate) fn refresh(&mut self, token: &str) -> Result<Value, Problem> {
         let now = Instant::now();
         let session = self.refresh.remove(token).filter(|s| s.expires > now);
@@ -407,7 +410,8 @@ impl State {
         Ok(())
     }
 
-    /// The user a bearer token belongs to, if it may do this.
+    /// The user a bearer token belongs to, if it may do this. The problem names are the spec's;
+    /// the details' wording is a guess.
     pub(crate) fn authorize(&self, token: Option<&str>, write: bool) -> Result<(), Problem> {
         let Some(session) = token.and_then(|t| self.access.get(t)) else {
             return Err(Problem::new(
@@ -489,6 +493,8 @@ impl State {
             .ok_or_else(|| Problem::not_found(id))
     }
 
+    /// Names are unique without regard to case (guess: the web UI refuses a name that differs in
+    /// case only; the API was not seen doing either).
     pub(crate) fn validate_name(&self, name: &str, except: Option<&str>) -> Vec<Value> {
         if name.trim().is_empty() {
             return vec![
@@ -537,6 +543,7 @@ impl State {
         }
         if self.faults.assume_failures > 0 {
             self.faults.assume_failures -= 1;
+            // The wording is a guess; the client recognises it by "assume".
             return Err(Problem::validation(format!(
                 "Failed to assume role arn:aws:iam::{account_id}:role/{role_name}: AccessDenied, not authorized to perform sts:AssumeRole."
             )));
@@ -601,7 +608,7 @@ impl State {
             "id": role.id,
             "name": role.name,
             "description": role.description,
-            "regionType": "Global",
+            "regionType": "Global", // guess: the spec's enum, the value for commercial Regions
             "_links": [
                 {"method": "GET", "rel": "self", "href": format!("/api/v1/accounts/amazon/{}", role.id)},
                 {"method": "PUT", "rel": "update", "href": format!("/api/v1/accounts/amazon/{}", role.id)},
