@@ -40,6 +40,7 @@ fmt: ## Format the code
 lint: ## rustfmt and clippy, warnings as errors; every documented target still exists
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p vbaws-cfn --all-targets --features fuzzing --locked -- -D warnings
 	@for target in demo bench fuzz package publish preflight trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat \
@@ -66,6 +67,7 @@ deploy-check: tools
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test
 	cargo test --workspace --locked
+	cargo test -p vbaws-cfn --features fuzzing --locked --lib fuzzing
 	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
 

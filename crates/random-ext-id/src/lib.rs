@@ -67,7 +67,7 @@ fn length<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the operating system's random number generator failed: {0}")]
-    Entropy(#[source] rand::rand_core::OsError),
+    Entropy(rand::rand_core::OsError),
 }
 
 /// The external ID `seed` expands to, `length` characters of `[A-Za-z0-9]`.

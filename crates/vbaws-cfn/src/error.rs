@@ -1,14 +1,15 @@
 use thiserror::Error;
 
-/// Failures of the protocol machinery itself. A handler's own failures never show up here: they
+/// Failures of the protocol machinery itself. A variant prints its cause and does not also
+/// report it as a `source`, so a message is whole and a chain never repeats itself. A handler's own failures never show up here: they
 /// become FAILED answers.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
     #[error("could not build the TLS configuration for answers: {0}")]
-    Tls(#[source] rustls::Error),
+    Tls(rustls::Error),
     #[error("could not build the HTTP client for answers: {0}")]
-    HttpClient(#[source] reqwest::Error),
+    HttpClient(reqwest::Error),
     /// Every attempt to PUT the answer failed before the deadline. Returning this error from the
     /// invocation lets Lambda retry the event, which answers it again.
     #[error("the answer to {host} was not delivered before the deadline (last attempt: {last_failure})")]

@@ -222,16 +222,14 @@ pub(crate) fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> R
     })
 }
 
-/// The error and its sources, outermost first: "could not log in: connection refused".
+/// The error and its sources, outermost first: "could not log in: connection refused". Errors
+/// either print their cause or report it as a source, never both, so nothing repeats.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
     text

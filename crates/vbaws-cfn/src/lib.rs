@@ -38,6 +38,8 @@ mod sender;
 #[cfg(test)]
 mod proptests;
 
+#[cfg(any(test, feature = "fuzzing"))]
+mod echo;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 

@@ -1,46 +1,16 @@
 //! Property-based tests of event parsing and answer building: whatever arrives, nothing panics,
 //! and every routable event gets exactly one answer that CloudFormation accepts.
 
-use std::{collections::BTreeMap, sync::Arc, time::SystemTime};
+use std::{collections::BTreeMap, time::SystemTime};
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use crate::{
-    Config, CustomResource, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, Outcome, Request, ResponseUrlPolicy,
-    Routing, budget::Budget, handler::Shared, response::Answer, sender::Sender,
+    Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing, budget::Budget, echo,
+    response::Answer,
 };
-
-/// Does what the properties say: fails with `Fail`, returns `Data` and `Id` otherwise.
-#[derive(Debug)]
-struct Echo;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Failure(String);
-
-impl CustomResource for Echo {
-    type Properties = Value;
-    type Error = Failure;
-
-    async fn handle(&self, request: Request<Value>) -> Result<Outcome, Failure> {
-        let props = request.properties;
-        if let Some(text) = props.get("Fail").and_then(Value::as_str) {
-            return Err(Failure(text.to_owned()));
-        }
-        let mut outcome = Outcome::new();
-        if let Some(data) = props.get("Data").and_then(Value::as_object) {
-            for (key, value) in data {
-                outcome = outcome.data(key.clone(), value.to_string());
-            }
-        }
-        if let Some(id) = props.get("Id").and_then(Value::as_str) {
-            outcome = outcome.physical_id(id);
-        }
-        Ok(outcome)
-    }
-}
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -95,14 +65,6 @@ fn any_event() -> impl Strategy<Value = Value> {
     )
 }
 
-fn shared() -> Shared<Echo> {
-    let config = Config::default();
-    Shared {
-        resource: Arc::new(Echo),
-        sender: Sender::new(config.put_attempt_timeout).expect("sender"),
-        config,
-    }
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
@@ -115,7 +77,7 @@ proptest! {
     #[test]
     fn every_routable_event_gets_one_acceptable_answer(event in any_event()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        let shared = shared();
+        let shared = echo::shared(Config::default());
         if let Ok(routing) = Routing::from_event(&event, &shared.config.response_urls) {
             let answer = runtime.block_on(async {
                 let budget = Budget::new(0, SystemTime::now(), Instant::now(), &shared.config);

@@ -134,7 +134,15 @@ impl Client {
         self.inner
             .base
             .join(path)
-            .map_err(|e| Error::Config(format!("bad API path {path:?}: {e}")))
+            .map_err(|problem| Error::InvalidBaseUrl {
+                text: format!("{}{path}", self.inner.base),
+                problem,
+            })
+    }
+
+    /// `https://host:port/api/v1/`, as configured.
+    pub(crate) fn base(&self) -> &Url {
+        &self.inner.base
     }
 
     /// An authorized request: a token first, then the request with its retries, and after a 401
@@ -150,7 +158,10 @@ impl Client {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::Config(format!("cannot encode the body of {operation}: {e}")))?;
+            .map_err(|problem| Error::EncodeBody {
+                operation: operation.to_owned(),
+                problem,
+            })?;
         let mut token = self.access_token(deadline).await?;
         for second_try in [false, true] {
             let revision = self.revision().unwrap_or_default();
@@ -333,16 +344,8 @@ impl ClientBuilder {
 
     pub fn build(self) -> Result<Client, Error> {
         let base = parse_base(&self.base_url)?;
-        let trust = self.trust.ok_or_else(|| {
-            Error::Config(
-                "no way to trust the appliance's certificate was given: pin its SHA-256 fingerprint, \
-                 give a CA bundle, or choose insecure mode explicitly"
-                    .into(),
-            )
-        })?;
-        let credentials = self
-            .credentials
-            .ok_or_else(|| Error::Config("no credentials were given".into()))?;
+        let trust = self.trust.ok_or(Error::NoTrust)?;
+        let credentials = self.credentials.ok_or(Error::NoCredentials)?;
         let mismatches = Arc::new(Mismatches::default());
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(client_config(&trust, Arc::clone(&mismatches))?)
@@ -350,7 +353,7 @@ impl ClientBuilder {
             .connect_timeout(self.request_timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(Error::HttpClient)?;
         let pinned = match trust {
             Trust::Pinned(pin) => Some(pin),
             _ => None,
@@ -376,12 +379,14 @@ impl ClientBuilder {
 
 /// `https://host[:port]`, with or without a trailing `/api/v1`.
 fn parse_base(text: &str) -> Result<Url, Error> {
-    let invalid = |why: &str| {
-        Error::Config(format!(
-            "{text:?} is not a usable appliance URL ({why}); expected https://host:port"
-        ))
+    let invalid = |why: &'static str| Error::UnusableBaseUrl {
+        text: text.to_owned(),
+        why,
     };
-    let mut url = Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
+    let mut url = Url::parse(text.trim()).map_err(|problem| Error::InvalidBaseUrl {
+        text: text.to_owned(),
+        problem,
+    })?;
     if url.scheme() != "https" {
         return Err(invalid("the appliance serves its API over HTTPS only"));
     }

@@ -9,9 +9,38 @@ use crate::Fingerprint;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client was configured with something it cannot use.
-    #[error("{0}")]
-    Config(String),
+    #[error("{text:?} is not a usable appliance URL ({problem}); expected https://host:port")]
+    InvalidBaseUrl {
+        text: String,
+        problem: url::ParseError,
+    },
+    #[error("{text:?} is not a usable appliance URL ({why}); expected https://host:port")]
+    UnusableBaseUrl { text: String, why: &'static str },
+    #[error(
+        "no way to trust the appliance's certificate was given: pin its SHA-256 fingerprint, give a CA bundle, or choose insecure mode explicitly"
+    )]
+    NoTrust,
+    #[error("no credentials were given")]
+    NoCredentials,
+    #[error(
+        "{text:?} is not a SHA-256 fingerprint: expected 64 hexadecimal digits, colons allowed (as `openssl x509 -noout -fingerprint -sha256` prints them)"
+    )]
+    InvalidFingerprint { text: String },
+    #[error("the CA bundle is not valid PEM: {0}")]
+    CaBundlePem(rustls_pki_types::pem::Error),
+    #[error("the CA bundle holds a certificate rustls cannot use: {0}")]
+    CaBundleCertificate(rustls::Error),
+    #[error("the CA bundle holds no certificate")]
+    EmptyCaBundle,
+    #[error("TLS setup failed: {0}")]
+    TlsSetup(rustls::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+    #[error("cannot encode the body of {operation}: {problem}")]
+    EncodeBody {
+        operation: String,
+        problem: serde_json::Error,
+    },
 
     /// The appliance refused the credentials (400 or 401 from `/token`, not about the revision).
     #[error("the appliance refused to log in user {username:?} ({})", .answer.summary())]

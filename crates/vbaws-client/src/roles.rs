@@ -168,7 +168,10 @@ impl Roles<'_> {
     fn item_url(self, id: &str, action: Option<&str>) -> Result<url::Url, Error> {
         let mut url = self.client.url("accounts/amazon")?;
         url.path_segments_mut()
-            .map_err(|()| Error::Config("the appliance URL cannot have paths".into()))?
+            .map_err(|()| Error::UnusableBaseUrl {
+                text: self.client.base().to_string(),
+                why: "it cannot have paths",
+            })?
             .push(id)
             .extend(action);
         Ok(url)

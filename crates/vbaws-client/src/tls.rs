@@ -43,11 +43,8 @@ impl FromStr for Fingerprint {
 
     fn from_str(text: &str) -> Result<Self, Error> {
         let hex: String = text.trim().chars().filter(|c| *c != ':').collect();
-        let invalid = || {
-            Error::Config(format!(
-                "{text:?} is not a SHA-256 fingerprint: expected 64 hexadecimal digits, colons allowed \
-                 (as `openssl x509 -noout -fingerprint -sha256` prints them)"
-            ))
+        let invalid = || Error::InvalidFingerprint {
+            text: text.to_owned(),
         };
         if hex.len() != 64 || !hex.is_ascii() {
             return Err(invalid());
@@ -129,20 +126,16 @@ pub(crate) fn client_config(
     let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS setup failed: {e}")))?;
+        .map_err(Error::TlsSetup)?;
     let config = match trust {
         Trust::CaBundle(pem) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|e| Error::Config(format!("the CA bundle is not valid PEM: {e}")))?;
-                roots.add(cert).map_err(|e| {
-                    Error::Config(format!(
-                        "the CA bundle holds a certificate rustls cannot use: {e}"
-                    ))
-                })?;
+                let cert = cert.map_err(Error::CaBundlePem)?;
+                roots.add(cert).map_err(Error::CaBundleCertificate)?;
             }
             if roots.is_empty() {
-                return Err(Error::Config("the CA bundle holds no certificate".into()));
+                return Err(Error::EmptyCaBundle);
             }
             builder.with_root_certificates(roots)
         }

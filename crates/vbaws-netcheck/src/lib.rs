@@ -18,12 +18,12 @@ pub use rules::{Finding, Severity, check};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the topology is not valid: {0}")]
-    Topology(#[from] serde_norway::Error),
+    Topology(serde_norway::Error),
 }
 
 /// Reads a topology file (YAML).
 pub fn load(text: &str) -> Result<Topology, Error> {
-    Ok(serde_norway::from_str(text)?)
+    serde_norway::from_str(text).map_err(Error::Topology)
 }
 
 /// True when a finding is an error.

@@ -15,17 +15,12 @@ pub use report::{Check, Report, Status};
 /// What stops the preflight before it can check anything.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
-    Template {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is not a template the preflight can read")]
+    #[error("cannot read {path}: {problem}")]
+    Template { path: String, problem: std::io::Error },
+    #[error("{path} is not a template the preflight can read: {problem}")]
     TemplateFormat {
         path: String,
-        #[source]
-        source: vbaws_template::Error,
+        problem: vbaws_template::Error,
     },
 }
 
@@ -95,13 +90,13 @@ pub async fn run(aws: &Aws, plan: &Plan) -> Report {
 
 /// The extension layer lambdas.yaml's mapping names for `region`: the one table of layers.
 pub fn mapped_layer(template_path: &str, region: &str) -> Result<Option<String>, Error> {
-    let text = std::fs::read_to_string(template_path).map_err(|source| Error::Template {
+    let text = std::fs::read_to_string(template_path).map_err(|problem| Error::Template {
         path: template_path.to_owned(),
-        source,
+        problem,
     })?;
-    let template = vbaws_template::Template::from_yaml(&text).map_err(|source| Error::TemplateFormat {
+    let template = vbaws_template::Template::from_yaml(&text).map_err(|problem| Error::TemplateFormat {
         path: template_path.to_owned(),
-        source,
+        problem,
     })?;
     Ok(template.body["Mappings"]["ExtensionLayer"][region]["Arn"]
         .as_str()

@@ -17,7 +17,7 @@ pub use rules::BrokenRule;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the template is not valid YAML: {0}")]
-    Yaml(#[from] serde_norway::Error),
+    Yaml(serde_norway::Error),
     #[error("the template has no Resources section")]
     NoResources,
     #[error("{0}")]
@@ -44,7 +44,7 @@ pub struct Resource<'a> {
 
 impl Template {
     pub fn from_yaml(text: &str) -> Result<Self, Error> {
-        let yaml: serde_norway::Value = serde_norway::from_str(text)?;
+        let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(Error::Yaml)?;
         let body = long_form(yaml);
         if !body["Resources"].is_object() {
             return Err(Error::NoResources);

@@ -18,7 +18,7 @@ mod lifecycle;
 mod properties;
 mod settings;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Mutex, time::Instant};
 use tracing::{info, warn};
@@ -27,7 +27,7 @@ use vbaws_client::Client;
 
 pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
-pub use settings::{ConfigError, LEGACY_VARIABLES, Settings, VARIABLES};
+pub use settings::{ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES};
 
 /// The Data key of the registration's ID in the appliance.
 pub const VEEAM_ROLE_ID: &str = "VeeamRoleId";
@@ -43,8 +43,9 @@ const OWN_ERROR_TIME: Duration = Duration::from_millis(750);
 /// where to look.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Shared: a misconfigured sandbox answers every event with the same error.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Arc<ConfigError>),
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     #[error(
@@ -84,12 +85,11 @@ pub enum Error {
     )]
     Unreachable { url: String, detail: String },
     #[error(
-        "{source}. Check that the password in secret {secret_id} is the appliance user's, and that the user is a Portal Administrator"
+        "{refusal}. Check that the password in secret {secret_id} is the appliance user's, and that the user is a Portal Administrator"
     )]
     Rejected {
         secret_id: String,
-        #[source]
-        source: vbaws_client::Error,
+        refusal: vbaws_client::Error,
     },
     /// The appliance refused the credentials, and reading the secret again, past the
     /// extension's cache, failed too: the refusal leads, since that is what to fix first.
@@ -105,19 +105,19 @@ pub enum Error {
     #[error(
         "{0}. Set VEEAM_CERT_SHA256 to the new fingerprint if the appliance's certificate was replaced on purpose"
     )]
-    Certificate(#[source] vbaws_client::Error),
+    Certificate(vbaws_client::Error),
     #[error(
         "{0}. The stack parameter ApplianceApiVersion (the function's VEEAM_API_VERSION) sets the revision"
     )]
-    ApiVersion(#[source] vbaws_client::Error),
+    ApiVersion(vbaws_client::Error),
     #[error("the appliance refused: {0}")]
-    Appliance(#[source] vbaws_client::Error),
+    Appliance(vbaws_client::Error),
 }
 
 /// The function behind `Custom::VeeamAwsConfigurator`.
 #[derive(Debug)]
 pub struct Configurator {
-    ready: Result<Ready, ConfigError>,
+    ready: Result<Ready, Arc<ConfigError>>,
 }
 
 #[derive(Debug)]
@@ -133,8 +133,8 @@ impl Configurator {
     /// then answered FAILED with it, instead of a sandbox that crashes before it can answer.
     pub fn new(settings: Result<Settings, ConfigError>) -> Self {
         let ready = settings.and_then(|settings| {
-            let credentials = CredentialsSource::new(&settings)
-                .map_err(|e| ConfigError(format!("cannot build the HTTP client for the extension: {e}")))?;
+            let credentials =
+                CredentialsSource::new(&settings).map_err(|e| ConfigError(Misconfiguration::ExtensionClient(e)))?;
             Ok(Ready {
                 settings,
                 credentials,
@@ -144,7 +144,9 @@ impl Configurator {
         if let Err(error) = &ready {
             warn!(%error, "misconfigured: every event will be answered FAILED");
         }
-        Self { ready }
+        Self {
+            ready: ready.map_err(Arc::new),
+        }
     }
 }
 
@@ -153,7 +155,10 @@ impl CustomResource for Configurator {
     type Error = Error;
 
     async fn handle(&self, request: Request<Properties>) -> Result<Outcome, Error> {
-        let ready = self.ready.as_ref().map_err(|e| Error::Config(e.clone()))?;
+        let ready = self
+            .ready
+            .as_ref()
+            .map_err(|e| Error::Config(Arc::clone(e)))?;
         let account = request
             .stack_account()
             .ok_or_else(|| Error::NoAccount(request.stack_id.clone()))?
@@ -231,7 +236,7 @@ impl Ready {
         }
         let client = builder
             .build()
-            .map_err(|e| Error::Config(ConfigError(e.to_string())))?;
+            .map_err(|e| Error::Config(Arc::new(ConfigError(Misconfiguration::Client(e)))))?;
         *slot = Some(client.clone());
         Ok(client)
     }

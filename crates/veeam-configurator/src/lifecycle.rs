@@ -278,7 +278,7 @@ fn classify(error: vbaws_client::Error, url: &str, secret_id: &str) -> Error {
         e @ (vbaws_client::Error::Authentication { .. } | vbaws_client::Error::MfaRequired { .. }) => {
             Error::Rejected {
                 secret_id: secret_id.to_owned(),
-                source: e,
+                refusal: e,
             }
         }
         e => Error::Appliance(e),

@@ -25,29 +25,100 @@ pub struct Settings {
     pub session_token: Option<Secret>,
 }
 
-/// A setting that is missing or wrong. The message names the variable and what it should hold.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the function is misconfigured: {0}; fix the function's environment (the Lambdas stack's parameters)"
-)]
-pub struct ConfigError(pub String);
+/// A setting that is missing or wrong. Each message names the variable and what it should hold.
+#[derive(Debug, thiserror::Error)]
+#[error("the function is misconfigured: {0}; fix the function's environment (the Lambdas stack's parameters)")]
+pub struct ConfigError(pub Misconfiguration);
 
-impl Settings {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
+/// What exactly is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Misconfiguration {
+    #[error(
+        "VEEAM_API_URL is not set; it must hold the appliance's REST address, such as https://10.0.1.20:11005 \
+         (or set VEEAM_INSTANCE_IP, and VEEAM_API_PORT when it is not 11005)"
+    )]
+    NoApiUrl,
+    #[error(
+        "VEEAM_API_URL is {0:?}; it must start with https:// (the appliance serves its API over HTTPS only), such as https://10.0.1.20:11005"
+    )]
+    NotHttps(String),
+    #[error("{variable} is {value:?}; it must be a TCP port, 1 to 65535 (default {default})")]
+    NotAPort {
+        variable: &'static str,
+        value: String,
+        default: u16,
+    },
+    #[error(
+        "SECRET_ID is not set; it must hold the name or ARN of the secret with the appliance user's username and password"
+    )]
+    NoSecretId,
+    #[error("{variable} is {value:?}; it must be true or false")]
+    NotABoolean { variable: &'static str, value: String },
+    #[error("VEEAM_CERT_SHA256 is wrong: {0}")]
+    Fingerprint(vbaws_client::Error),
+    #[error("VEEAM_CA_CERT must hold PEM text, one or more -----BEGIN CERTIFICATE----- blocks")]
+    NotPem,
+    #[error(
+        "no way to check the appliance's identity is set, so its credentials will not be sent: set \
+         VEEAM_CERT_SHA256 to the SHA-256 fingerprint of the appliance's certificate (read it with: \
+         openssl s_client -connect <appliance>:11005 </dev/null | openssl x509 -noout -fingerprint -sha256), \
+         or VEEAM_CA_CERT to the PEM of the CA that signed it, or VEEAM_TLS_INSECURE=true to skip the check"
+    )]
+    NoTrust,
+    #[error("more than one of VEEAM_CERT_SHA256, VEEAM_CA_CERT and VEEAM_TLS_INSECURE=true is set; set exactly one")]
+    SeveralTrusts,
+    #[error("the appliance client cannot be built from these settings: {0}")]
+    Client(vbaws_client::Error),
+    #[error("cannot build the HTTP client for the extension: {0}")]
+    ExtensionClient(reqwest::Error),
+}
+
+impl From<Misconfiguration> for ConfigError {
+    fn from(problem: Misconfiguration) -> Self {
+        Self(problem)
+    }
+}
+
+/// Reads trimmed, non-empty values.
+struct Environment<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Environment<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn port(&self, variable: &'static str, default: u16) -> Result<u16, Misconfiguration> {
+        let Some(value) = self.get(variable) else {
+            return Ok(default);
         };
-        let api_url = match (get("VEEAM_API_URL"), get("VEEAM_INSTANCE_IP")) {
+        value
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or(Misconfiguration::NotAPort {
+                variable,
+                value,
+                default,
+            })
+    }
+
+    fn flag(&self, variable: &'static str) -> Result<bool, Misconfiguration> {
+        match self.get(variable).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            Some(value) => Err(Misconfiguration::NotABoolean { variable, value }),
+        }
+    }
+
+    /// `VEEAM_API_URL`, or the earlier `VEEAM_INSTANCE_IP` and `VEEAM_API_PORT`.
+    fn api_url(&self) -> Result<String, Misconfiguration> {
+        let url = match (self.get("VEEAM_API_URL"), self.get("VEEAM_INSTANCE_IP")) {
             (Some(url), _) => url,
             (None, Some(ip)) => {
-                let port = match get("VEEAM_API_PORT") {
-                    None => DEFAULT_API_PORT,
-                    Some(text) => text.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
-                        ConfigError(format!("VEEAM_API_PORT is {text:?}; it must be a TCP port, 1 to 65535 (the appliance's default is 11005)"))
-                    })?,
-                };
+                let port = self.port("VEEAM_API_PORT", DEFAULT_API_PORT)?;
                 let host = if ip.contains(':') && !ip.starts_with('[') {
                     format!("[{ip}]")
                 } else {
@@ -55,75 +126,47 @@ impl Settings {
                 };
                 format!("https://{host}:{port}")
             }
-            (None, None) => {
-                return Err(ConfigError(
-                    "VEEAM_API_URL is not set; it must hold the appliance's REST address, such as https://10.0.1.20:11005 \
-                     (or set VEEAM_INSTANCE_IP, and VEEAM_API_PORT when it is not 11005)"
-                        .into(),
-                ));
-            }
+            (None, None) => return Err(Misconfiguration::NoApiUrl),
         };
-        if !api_url.starts_with("https://") {
-            return Err(ConfigError(format!(
-                "VEEAM_API_URL is {api_url:?}; it must start with https:// (the appliance serves its API over HTTPS only), such as https://10.0.1.20:11005"
-            )));
+        if url.starts_with("https://") {
+            Ok(url)
+        } else {
+            Err(Misconfiguration::NotHttps(url))
         }
-        let secret_id = get("SECRET_ID").or_else(|| get("SECRET_NAME")).ok_or_else(|| {
-            ConfigError("SECRET_ID is not set; it must hold the name or ARN of the secret with the appliance user's username and password".into())
-        })?;
-        let insecure = match get("VEEAM_TLS_INSECURE").map(|v| v.to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => {
-                return Err(ConfigError(format!(
-                    "VEEAM_TLS_INSECURE is {v:?}; it must be true or false"
-                )));
-            }
-        };
-        let trust = match (get("VEEAM_CERT_SHA256"), get("VEEAM_CA_CERT"), insecure) {
-            (Some(pin), None, false) => Trust::Pinned(
-                pin.parse::<Fingerprint>()
-                    .map_err(|e| ConfigError(format!("VEEAM_CERT_SHA256 is wrong: {e}")))?,
-            ),
-            (None, Some(pem), false) => {
-                if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                    return Err(ConfigError(
-                        "VEEAM_CA_CERT must hold PEM text, one or more -----BEGIN CERTIFICATE----- blocks"
-                            .into(),
-                    ));
-                }
-                Trust::CaBundle(pem)
-            }
-            (None, None, true) => Trust::Insecure,
-            (None, None, false) => {
-                return Err(ConfigError(
-                    "no way to check the appliance's identity is set, so its credentials will not be sent: set \
-                     VEEAM_CERT_SHA256 to the SHA-256 fingerprint of the appliance's certificate (read it with: \
-                     openssl s_client -connect <appliance>:11005 </dev/null | openssl x509 -noout -fingerprint -sha256), \
-                     or VEEAM_CA_CERT to the PEM of the CA that signed it, or VEEAM_TLS_INSECURE=true to skip the check"
-                        .into(),
-                ));
-            }
-            _ => {
-                return Err(ConfigError(
-                    "more than one of VEEAM_CERT_SHA256, VEEAM_CA_CERT and VEEAM_TLS_INSECURE=true is set; set exactly one".into(),
-                ));
-            }
-        };
-        let extension_port = match get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") {
-            None => DEFAULT_EXTENSION_PORT,
-            Some(text) => text.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
-                ConfigError(format!("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is {text:?}; it must be a TCP port, 1 to 65535 (default 2773)"))
-            })?,
-        };
+    }
+
+    /// Exactly one of a pin, a CA bundle and insecure mode.
+    fn trust(&self) -> Result<Trust, Misconfiguration> {
+        let insecure = self.flag("VEEAM_TLS_INSECURE")?;
+        match (self.get("VEEAM_CERT_SHA256"), self.get("VEEAM_CA_CERT"), insecure) {
+            (Some(pin), None, false) => pin
+                .parse::<Fingerprint>()
+                .map(Trust::Pinned)
+                .map_err(Misconfiguration::Fingerprint),
+            (None, Some(pem), false) if pem.contains("-----BEGIN CERTIFICATE-----") => Ok(Trust::CaBundle(pem)),
+            (None, Some(_), false) => Err(Misconfiguration::NotPem),
+            (None, None, true) => Ok(Trust::Insecure),
+            (None, None, false) => Err(Misconfiguration::NoTrust),
+            _ => Err(Misconfiguration::SeveralTrusts),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Environment(lookup);
+        let api_url = env.api_url()?;
+        let secret_id = env
+            .get("SECRET_ID")
+            .or_else(|| env.get("SECRET_NAME"))
+            .ok_or(Misconfiguration::NoSecretId)?;
         Ok(Self {
             api_url,
             secret_id,
-            api_version: get("VEEAM_API_VERSION"),
-            trust,
-            extension_port,
-            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+            api_version: env.get("VEEAM_API_VERSION"),
+            trust: env.trust()?,
+            extension_port: env.port("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", DEFAULT_EXTENSION_PORT)?,
+            session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
         })
     }
 }
@@ -203,7 +246,7 @@ mod tests {
                     ("VEEAM_API_PORT", "eleven"),
                     ("SECRET_ID", "s"),
                 ],
-                "VEEAM_API_PORT is \"eleven\"",
+                "VEEAM_API_PORT is \"eleven\"; it must be a TCP port, 1 to 65535 (default 11005)",
             ),
             (
                 &[("VEEAM_API_URL", "https://h:1"), ("VEEAM_CERT_SHA256", PIN)],
