@@ -14,7 +14,7 @@ use crate::{
     budget::Budget,
     physical_id::{self, is_create_failed_marker},
     response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
-    routing::{Routing, json_kind},
+    routing::{RequestType, Routing, json_kind},
     sender::Sender,
 };
 
@@ -83,16 +83,16 @@ impl<R: CustomResource> Shared<R> {
         }
         // Before the properties are parsed: the Create may have failed precisely because they
         // do not parse, and its rollback must still succeed.
-        if let ("Delete", Some(id)) = (routing.request_type.as_str(), &routing.physical_resource_id)
+        if let (RequestType::Delete, Some(id)) = (&routing.request_type, &routing.physical_resource_id)
             && is_create_failed_marker(id)
             && physical_id::is_valid(id)
         {
             info!("Delete of a resource whose Create failed: nothing to remove");
             return success(Outcome::new(), id.clone());
         }
-        let request = match parse::<R::Properties>(payload, budget.work) {
+        let request = match parse::<R::Properties>(&routing.request_type, payload, budget.work) {
             Ok(request) => request,
-            Err(reason) => return Answer::failed(reason, failed_id),
+            Err(error) => return Answer::failed(error.to_string(), failed_id),
         };
         // The ID a success carries unless the handler names one: the event's own on Update (a
         // new one means a replacement) and on Delete (where the handler has no say, since nothing
@@ -162,19 +162,33 @@ fn success(outcome: Outcome, physical_resource_id: String) -> Answer {
     }
 }
 
-/// Types the event: the request variant first, then its properties, with every problem put in
-/// words a person can act on.
-pub(crate) fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> Result<Request<P>, String> {
-    let request: CloudFormationCustomResourceRequest<Value, Value> = serde_json::from_value(payload)
-        .map_err(|e| {
-            let text = e.to_string();
-            if text.contains("unknown variant") {
-                format!("the RequestType is not Create, Update or Delete ({text})")
-            } else {
-                format!("the event is not a CloudFormation custom-resource request: {text}")
-            }
-        })?;
-    let typed = |value: Value, which: &str| -> Result<P, String> {
+/// Why an event that can be answered cannot be handled.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EventError {
+    #[error("the RequestType is not Create, Update or Delete (it is {0:?})")]
+    UnknownRequestType(String),
+    #[error("the event is not a CloudFormation custom-resource request: {0}")]
+    NotARequest(serde_json::Error),
+    #[error("{field} is invalid: {problem}; fix it in the template")]
+    InvalidProperties {
+        field: String,
+        problem: serde_json::Error,
+    },
+}
+
+/// Types the event: the request type (already read by the routing) first, then the request,
+/// then its properties, with every problem put in words a person can act on.
+pub(crate) fn parse<P: DeserializeOwned>(
+    request_type: &RequestType,
+    payload: Value,
+    deadline: Instant,
+) -> Result<Request<P>, EventError> {
+    if let RequestType::Other(text) = request_type {
+        return Err(EventError::UnknownRequestType(text.clone()));
+    }
+    let request: CloudFormationCustomResourceRequest<Value, Value> =
+        serde_json::from_value(payload).map_err(EventError::NotARequest)?;
+    let typed = |value: Value, which: &str| -> Result<P, EventError> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." {
@@ -182,7 +196,10 @@ pub(crate) fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> R
             } else {
                 format!("{which}.{path}")
             };
-            format!("{field} is invalid: {}; fix it in the template", e.into_inner())
+            EventError::InvalidProperties {
+                field,
+                problem: e.into_inner(),
+            }
         })
     };
     Ok(match request {
@@ -218,7 +235,8 @@ pub(crate) fn parse<P: DeserializeOwned>(payload: Value, deadline: Instant) -> R
             resource_type: r.resource_type,
             deadline,
         },
-        _ => return Err("the RequestType is not Create, Update or Delete".to_owned()),
+        // The aws_lambda_events enum is non-exhaustive; the routing already refused the rest.
+        _ => return Err(EventError::UnknownRequestType(request_type.to_string())),
     })
 }
 

@@ -53,7 +53,7 @@ pub use error::Error;
 pub use physical_id::is_create_failed_marker;
 pub use request::{Action, CustomResource, Outcome, Request};
 pub use response::{MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES};
-pub use routing::{ResponseUrl, Routing, Unroutable};
+pub use routing::{RequestType, ResponseUrl, Routing, Unroutable};
 
 /// The environment variables the protocol core reads (see [`Config::from_env`]).
 pub const VARIABLES: &[&str] = &["RESPONSE_URL_ALLOWED_HOSTS"];

@@ -89,7 +89,7 @@ pub struct Routing {
     pub request_id: String,
     pub logical_resource_id: String,
     pub physical_resource_id: Option<String>,
-    pub request_type: String,
+    pub request_type: RequestType,
     /// The PhysicalResourceId of a FAILED answer: the event's own on Update and Delete, or on
     /// Create the marker that the rollback's Delete recognises.
     pub failed_id: String,
@@ -120,12 +120,12 @@ impl Routing {
                 .get("PhysicalResourceId")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            request_type: text(object, "RequestType"),
+            request_type: RequestType::from(text(object, "RequestType")),
             failed_id: String::new(),
         };
         let routing = Self {
-            failed_id: match (&routing.physical_resource_id, routing.request_type.as_str()) {
-                (Some(id), "Update" | "Delete") if physical_id::is_valid(id) => id.clone(),
+            failed_id: match (&routing.physical_resource_id, &routing.request_type) {
+                (Some(id), RequestType::Update | RequestType::Delete) if physical_id::is_valid(id) => id.clone(),
                 _ => create_failed_marker(&routing.request_id),
             },
             ..routing
@@ -145,16 +145,51 @@ impl Routing {
 
     /// The routing fields that CloudFormation always sends and that are missing here.
     pub fn missing_fields(&self) -> Vec<&'static str> {
-        [
+        let mut missing: Vec<&'static str> = [
             ("StackId", &self.stack_id),
             ("RequestId", &self.request_id),
             ("LogicalResourceId", &self.logical_resource_id),
-            ("RequestType", &self.request_type),
         ]
         .into_iter()
         .filter(|(_, value)| value.is_empty())
         .map(|(name, _)| name)
-        .collect()
+        .collect();
+        if matches!(&self.request_type, RequestType::Other(text) if text.is_empty()) {
+            missing.push("RequestType");
+        }
+        missing
+    }
+}
+
+/// The event's RequestType, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestType {
+    Create,
+    Update,
+    Delete,
+    /// Anything else, kept for the log and the Reason; empty when the field is missing.
+    Other(String),
+}
+
+impl From<String> for RequestType {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "Create" => Self::Create,
+            "Update" => Self::Update,
+            "Delete" => Self::Delete,
+            _ => Self::Other(text),
+        }
+    }
+}
+
+impl std::fmt::Display for RequestType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Create => "Create",
+            Self::Update => "Update",
+            Self::Delete => "Delete",
+            Self::Other(text) => text,
+        })
     }
 }
 
