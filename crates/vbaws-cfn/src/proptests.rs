@@ -65,7 +65,6 @@ fn any_event() -> impl Strategy<Value = Value> {
     )
 }
 
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 

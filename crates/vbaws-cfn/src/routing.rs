@@ -125,7 +125,9 @@ impl Routing {
         };
         let routing = Self {
             failed_id: match (&routing.physical_resource_id, &routing.request_type) {
-                (Some(id), RequestType::Update | RequestType::Delete) if physical_id::is_valid(id) => id.clone(),
+                (Some(id), RequestType::Update | RequestType::Delete) if physical_id::is_valid(id) => {
+                    id.clone()
+                }
                 _ => create_failed_marker(&routing.request_id),
             },
             ..routing

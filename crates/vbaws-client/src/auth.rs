@@ -4,6 +4,10 @@
 //! (or `.expires`) minus a margin, then renewed with the refresh token, and only when that fails
 //! by logging in again. Without a configured revision, the first login negotiates one: newest
 //! known first, stepping down on each "unsupported API version" answer.
+//!
+//! Concurrent callers share one login: the first caller that finds no valid token logs in while
+//! it holds the token lock, bounded by its own deadline; the others wait for that login, each no
+//! longer than its own deadline, and then use the token it got.
 
 use std::time::{Duration, SystemTime};
 
@@ -38,7 +42,7 @@ struct TokenBody {
 impl Client {
     /// A valid access token: the cached one, a refreshed one, or a new login.
     pub(crate) async fn access_token(&self, deadline: Instant) -> Result<Secret, Error> {
-        let mut tokens = self.inner.tokens.lock().await;
+        let mut tokens = self.lock_tokens(deadline).await?;
         if let Some(current) = tokens.as_ref().filter(|t| Instant::now() < t.renew_at) {
             return Ok(current.access.clone());
         }
@@ -75,7 +79,7 @@ impl Client {
 
     /// After `rejected` drew a 401: log in again, unless another task already did.
     pub(crate) async fn relogin(&self, deadline: Instant, rejected: &Secret) -> Result<Secret, Error> {
-        let mut tokens = self.inner.tokens.lock().await;
+        let mut tokens = self.lock_tokens(deadline).await?;
         if let Some(current) = tokens
             .as_ref()
             .filter(|t| t.access != *rejected && Instant::now() < t.renew_at)
@@ -86,6 +90,20 @@ impl Client {
         let access = fresh.access.clone();
         *tokens = Some(fresh);
         Ok(access)
+    }
+
+    /// The token lock, waited for no longer than `deadline`: another caller may hold it through a
+    /// slow login bounded by a later deadline than ours.
+    async fn lock_tokens(
+        &self,
+        deadline: Instant,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<Tokens>>, Error> {
+        tokio::time::timeout_at(deadline, self.inner.tokens.lock())
+            .await
+            .map_err(|_| Error::DeadlineExceeded {
+                operation: "log in".to_owned(),
+                last: Some("waiting for the login another caller has under way".to_owned()),
+            })
     }
 
     async fn password_login(&self, deadline: Instant) -> Result<Tokens, Error> {

@@ -252,27 +252,7 @@ impl Client {
                     return Ok((status, bytes));
                 }
                 Err(error) => {
-                    if let (Some(presented), Some(pinned)) = (self.inner.mismatches.take(), self.inner.pinned)
-                    {
-                        let host = self.inner.base.host_str().unwrap_or_default().to_owned();
-                        return Err(Error::CertificateMismatch {
-                            host,
-                            presented,
-                            pinned,
-                        });
-                    }
-                    if let Some(detail) = tls_failure(&error) {
-                        let host = self.inner.base.host_str().unwrap_or_default().to_owned();
-                        return Err(Error::UntrustedCertificate { host, detail });
-                    }
-                    let kind = transport_kind(&error);
-                    if !(idempotent || error.is_connect()) {
-                        return Err(Error::Transport {
-                            url: self.inner.base.to_string(),
-                            kind,
-                            source: error,
-                        });
-                    }
+                    let kind = self.transient(error, idempotent)?;
                     debug!(operation, kind, "transport error; will retry");
                     last = Some(kind.to_owned());
                     jitter(backoff)
@@ -280,6 +260,32 @@ impl Client {
             };
             sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
             backoff = (backoff * 2).min(LONGEST_BACKOFF);
+        }
+    }
+
+    /// What a failed request means: a certificate problem or a broken non-idempotent request is
+    /// final; anything else is a transient failure worth another attempt, named by its kind.
+    fn transient(&self, error: reqwest::Error, idempotent: bool) -> Result<&'static str, Error> {
+        let host = || self.inner.base.host_str().unwrap_or_default().to_owned();
+        if let (Some(presented), Some(pinned)) = (self.inner.mismatches.take(), self.inner.pinned) {
+            return Err(Error::CertificateMismatch {
+                host: host(),
+                presented,
+                pinned,
+            });
+        }
+        if let Some(detail) = tls_failure(&error) {
+            return Err(Error::UntrustedCertificate { host: host(), detail });
+        }
+        let kind = transport_kind(&error);
+        if idempotent || error.is_connect() {
+            Ok(kind)
+        } else {
+            Err(Error::Transport {
+                url: self.inner.base.to_string(),
+                kind,
+                source: error,
+            })
         }
     }
 

@@ -10,10 +10,7 @@ use crate::Fingerprint;
 #[non_exhaustive]
 pub enum Error {
     #[error("{text:?} is not a usable appliance URL ({problem}); expected https://host:port")]
-    InvalidBaseUrl {
-        text: String,
-        problem: url::ParseError,
-    },
+    InvalidBaseUrl { text: String, problem: url::ParseError },
     #[error("{text:?} is not a usable appliance URL ({why}); expected https://host:port")]
     UnusableBaseUrl { text: String, why: &'static str },
     #[error(
@@ -278,6 +275,18 @@ impl ApiError {
         matches!(self.status, 400 | 404 | 405 | 406 | 415) && self.mentions_api_version
     }
 
+    /// A create or rename refused because the display name is taken. The wording is not
+    /// documented: 409, or a 400 that speaks of the name, a duplicate or something that exists.
+    pub fn is_name_taken(&self) -> bool {
+        let text = self.text();
+        self.status == 409
+            || (self.status == 400
+                && !self.is_assume_role_failure()
+                && ["name", "exist", "duplicate"]
+                    .iter()
+                    .any(|word| text.contains(word)))
+    }
+
     /// The role is in use (by policies or repositories) and cannot be deleted.
     pub fn is_in_use(&self) -> bool {
         self.status == 409 || (self.status == 400 && self.text().contains("in use"))
@@ -390,6 +399,18 @@ mod tests {
             let api = ApiError::from_body("log in", status, body);
             assert!(!api.is_unsupported_version(), "{status} {}", String::from_utf8_lossy(body));
         }
+        let taken = ApiError::from_body(
+            "create",
+            400,
+            br#"{"title":"Validation error","errorCode":"UnknownError","details":"An IAM role with the name 'x' already exists."}"#,
+        );
+        assert!(taken.is_name_taken() && !taken.is_unsupported_version());
+        let other = ApiError::from_body(
+            "create",
+            400,
+            br#"{"title":"Validation error","details":"accountId must have 12 digits"}"#,
+        );
+        assert!(!other.is_name_taken());
         let proxy = ApiError::from_body("log in", 502, b"<html><body>Bad gateway</body></html>");
         assert_eq!(proxy.details, None, "an HTML page is not a message");
     }

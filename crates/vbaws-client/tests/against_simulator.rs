@@ -536,6 +536,54 @@ async fn busy_answers_and_dropped_connections_are_retried() {
 }
 
 #[tokio::test]
+async fn a_caller_waiting_for_another_callers_login_keeps_its_own_deadline() {
+    let running = appliance(Config::default()).await;
+    let client = builder(&running)
+        .request_timeout(Duration::from_secs(3))
+        .build()
+        .expect("client");
+    // The first login's first request hangs until its 3 s timeout, then a retry logs in.
+    running.sim.set_faults(Faults {
+        hangs: 1,
+        ..Faults::default()
+    });
+    let patient = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .until(Instant::now() + Duration::from_secs(20))
+                .login()
+                .await
+        })
+    };
+    while running.sim.faults().hangs > 0 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The patient caller now holds the token lock through its slow login.
+    let started = Instant::now();
+    let error = client
+        .until(started + Duration::from_millis(500))
+        .login()
+        .await
+        .expect_err("the hurried caller gives up at its own deadline");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "waited {:?} for another caller's login",
+        started.elapsed()
+    );
+    assert!(matches!(error, Error::DeadlineExceeded { .. }), "{error}");
+    patient.await.expect("task").expect("the patient caller logs in");
+    assert_eq!(running.sim.logins(), 1, "one login, shared");
+    client
+        .until(soon())
+        .login()
+        .await
+        .expect("the token is there now");
+    assert_eq!(running.sim.logins(), 1);
+}
+
+#[tokio::test]
 async fn a_deadline_that_runs_out_ends_the_call_in_time() {
     let running = appliance(Config::default()).await;
     let client = builder(&running)

@@ -252,6 +252,11 @@ impl Sim {
         self.lock().faults = faults;
     }
 
+    /// The faults still to inject: a count falls as soon as a request is picked for its fault.
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.clone()
+    }
+
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.lock().log.clone()

@@ -133,8 +133,8 @@ impl Configurator {
     /// then answered FAILED with it, instead of a sandbox that crashes before it can answer.
     pub fn new(settings: Result<Settings, ConfigError>) -> Self {
         let ready = settings.and_then(|settings| {
-            let credentials =
-                CredentialsSource::new(&settings).map_err(|e| ConfigError(Misconfiguration::ExtensionClient(e)))?;
+            let credentials = CredentialsSource::new(&settings)
+                .map_err(|e| ConfigError(Misconfiguration::ExtensionClient(e)))?;
             Ok(Ready {
                 settings,
                 credentials,
@@ -155,10 +155,7 @@ impl CustomResource for Configurator {
     type Error = Error;
 
     async fn handle(&self, request: Request<Properties>) -> Result<Outcome, Error> {
-        let ready = self
-            .ready
-            .as_ref()
-            .map_err(|e| Error::Config(Arc::clone(e)))?;
+        let ready = self.ready.as_ref().map_err(|e| Error::Config(Arc::clone(e)))?;
         let account = request
             .stack_account()
             .ok_or_else(|| Error::NoAccount(request.stack_id.clone()))?

@@ -159,7 +159,7 @@ impl Work<'_> {
         let spec = self.spec(props);
         match self.retry_propagation(props, || self.roles().create(&spec)).await {
             Ok(role) => Ok(role),
-            Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.status == 400 => {
+            Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.is_name_taken() => {
                 let refused = || Error::Appliance(vbaws_client::Error::Api(api.clone()));
                 let existing =
                     self.roles()

@@ -27,7 +27,9 @@ pub struct Settings {
 
 /// A setting that is missing or wrong. Each message names the variable and what it should hold.
 #[derive(Debug, thiserror::Error)]
-#[error("the function is misconfigured: {0}; fix the function's environment (the Lambdas stack's parameters)")]
+#[error(
+    "the function is misconfigured: {0}; fix the function's environment (the Lambdas stack's parameters)"
+)]
 pub struct ConfigError(pub Misconfiguration);
 
 /// What exactly is wrong.
@@ -65,7 +67,9 @@ pub enum Misconfiguration {
          or VEEAM_CA_CERT to the PEM of the CA that signed it, or VEEAM_TLS_INSECURE=true to skip the check"
     )]
     NoTrust,
-    #[error("more than one of VEEAM_CERT_SHA256, VEEAM_CA_CERT and VEEAM_TLS_INSECURE=true is set; set exactly one")]
+    #[error(
+        "more than one of VEEAM_CERT_SHA256, VEEAM_CA_CERT and VEEAM_TLS_INSECURE=true is set; set exactly one"
+    )]
     SeveralTrusts,
     #[error("the appliance client cannot be built from these settings: {0}")]
     Client(vbaws_client::Error),
@@ -143,7 +147,9 @@ impl<F: Fn(&str) -> Option<String>> Environment<F> {
                 .parse::<Fingerprint>()
                 .map(Trust::Pinned)
                 .map_err(Misconfiguration::Fingerprint),
-            (None, Some(pem), false) if pem.contains("-----BEGIN CERTIFICATE-----") => Ok(Trust::CaBundle(pem)),
+            (None, Some(pem), false) if pem.contains("-----BEGIN CERTIFICATE-----") => {
+                Ok(Trust::CaBundle(pem))
+            }
             (None, Some(_), false) => Err(Misconfiguration::NotPem),
             (None, None, true) => Ok(Trust::Insecure),
             (None, None, false) => Err(Misconfiguration::NoTrust),
