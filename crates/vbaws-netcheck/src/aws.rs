@@ -146,7 +146,7 @@ struct PeerInfo {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct PeeringStatus {
-    code: String,
+    code: crate::model::PeeringState,
 }
 
 /// Reads every `*.json` below `dir` and the roles file into a topology.
@@ -219,7 +219,7 @@ pub fn load(dir: &Path, roles: &Roles) -> Result<Topology, AwsError> {
                 p.requester_vpc_info.vpc_id.clone(),
                 p.accepter_vpc_info.vpc_id.clone(),
             ],
-            status: p.status.code.clone(),
+            status: p.status.code,
         })
         .collect();
     Ok(Topology {

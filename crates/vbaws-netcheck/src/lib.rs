@@ -13,7 +13,7 @@ mod rules;
 use std::fmt::Write as _;
 
 pub use model::Topology;
-pub use rules::{Finding, Severity, check};
+pub use rules::{Finding, Rule, Severity, check};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -52,26 +52,13 @@ pub fn render_text(findings: &[Finding]) -> String {
 /// The commands still needed, without repeats, in the order to run them: peerings, routes,
 /// security-group rules, endpoints, VPC settings.
 pub fn render_plan(findings: &[Finding]) -> String {
-    let order = [
-        "peering",
-        "routes",
-        "security-groups",
-        "endpoints",
-        "s3-endpoint",
-        "s3-gateway",
-        "vpc-dns",
-    ];
     let mut out = String::new();
     let mut seen = std::collections::BTreeSet::new();
-    for rule in order {
-        for fix in findings
-            .iter()
-            .filter(|f| f.rule == rule)
-            .filter_map(|f| f.fix.as_ref())
-        {
-            if seen.insert(fix.clone()) {
-                let _ = writeln!(out, "{fix}");
-            }
+    let mut fixable: Vec<&Finding> = findings.iter().filter(|f| f.fix.is_some()).collect();
+    fixable.sort_by_key(|f| f.rule);
+    for fix in fixable.iter().filter_map(|f| f.fix.as_ref()) {
+        if seen.insert(fix.clone()) {
+            let _ = writeln!(out, "{fix}");
         }
     }
     if out.is_empty() {

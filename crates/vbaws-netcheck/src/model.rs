@@ -155,12 +155,44 @@ pub struct Peering {
     pub id: String,
     /// The two VPC IDs.
     pub between: [String; 2],
-    #[serde(default = "active")]
-    pub status: String,
+    #[serde(default)]
+    pub status: PeeringState,
 }
 
-fn active() -> String {
-    "active".into()
+/// A peering connection's state, as EC2 names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeeringState {
+    InitiatingRequest,
+    PendingAcceptance,
+    #[default]
+    Active,
+    Deleting,
+    Deleted,
+    Rejected,
+    Failed,
+    Expired,
+    Provisioning,
+    /// A state this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl std::fmt::Display for PeeringState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::InitiatingRequest => "initiating-request",
+            Self::PendingAcceptance => "pending-acceptance",
+            Self::Active => "active",
+            Self::Deleting => "deleting",
+            Self::Deleted => "deleted",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Provisioning => "provisioning",
+            Self::Other => "in a state this checker does not know",
+        })
+    }
 }
 
 impl Topology {

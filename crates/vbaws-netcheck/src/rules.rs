@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::model::{EndpointKind, Operation, Role, Topology, Vpc};
+use crate::model::{EndpointKind, Operation, PeeringState, Role, Topology, Vpc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -14,11 +14,51 @@ pub enum Severity {
     Warning,
 }
 
+/// The rules, in the order their fixes are run: peerings first, because routes point at them;
+/// then routes, security-group rules, endpoints and VPC settings. Findings sort the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    Topology,
+    CidrOverlap,
+    Peering,
+    Routes,
+    SecurityGroups,
+    Endpoints,
+    S3Endpoint,
+    S3Gateway,
+    VpcDns,
+    PublicRange,
+}
+
+impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Topology => "topology",
+            Self::CidrOverlap => "cidr-overlap",
+            Self::Peering => "peering",
+            Self::Routes => "routes",
+            Self::SecurityGroups => "security-groups",
+            Self::Endpoints => "endpoints",
+            Self::S3Endpoint => "s3-endpoint",
+            Self::S3Gateway => "s3-gateway",
+            Self::VpcDns => "vpc-dns",
+            Self::PublicRange => "public-range",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One problem, what it breaks, and the command that fixes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub message: String,
     /// An AWS CLI command that adds what is missing, when one can.
     pub fix: Option<String>,
@@ -58,7 +98,7 @@ fn required_pairs<'a>(topology: &'a Topology, findings: &mut Vec<Finding>) -> Ve
     for role in [Role::Worker, Role::StandardRepository] {
         if topology.with_role(role).next().is_none() {
             findings.push(error(
-                "topology",
+                Rule::Topology,
                 format!("no VPC has the role {role:?}; the plan needs a worker VPC and a repository VPC"),
                 None,
             ));
@@ -66,7 +106,7 @@ fn required_pairs<'a>(topology: &'a Topology, findings: &mut Vec<Finding>) -> Ve
     }
     if archiving && archive.is_empty() {
         findings.push(error(
-            "topology",
+            Rule::Topology,
             "archiving is planned, but no VPC has the role ArchiveRepository".into(),
             None,
         ));
@@ -110,7 +150,11 @@ fn required_pairs<'a>(topology: &'a Topology, findings: &mut Vec<Finding>) -> Ve
                 });
             }
         }
-        None => findings.push(error("topology", "no VPC has the role Appliance".into(), None)),
+        None => findings.push(error(
+            Rule::Topology,
+            "no VPC has the role Appliance".into(),
+            None,
+        )),
     }
     pairs
 }
@@ -121,7 +165,7 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
         for y in &b.cidrs {
             if x.contains(&y.network()) || y.contains(&x.network()) {
                 findings.push(error(
-                    "cidr-overlap",
+                    Rule::CidrOverlap,
                     format!("VPC {} ({x}) and VPC {} ({y}) overlap, so they cannot be peered; {}: give one of them a different CIDR", a.id, b.id, pair.why),
                     None,
                 ));
@@ -133,10 +177,10 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
         (p.between[0] == a.id && p.between[1] == b.id) || (p.between[0] == b.id && p.between[1] == a.id)
     });
     let pcx = match peering {
-        Some(p) if p.status == "active" => p.id.clone(),
+        Some(p) if p.status == PeeringState::Active => p.id.clone(),
         Some(p) => {
             findings.push(error(
-                "peering",
+                Rule::Peering,
                 format!(
                     "the peering {} between {} and {} is {}, not active: accept it",
                     p.id, a.id, b.id, p.status
@@ -160,7 +204,7 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
                 command.push_str(&format!(" --peer-region {region}"));
             }
             findings.push(error(
-                "peering",
+                Rule::Peering,
                 format!(
                     "VPCs {} and {} are not peered; {}. Peering does not chain, so this pair needs its own",
                     a.id, b.id, pair.why
@@ -193,7 +237,7 @@ fn check_routes(from: &Vpc, to: &[Ipv4Net], pcx: &str, peer: &Vpc, findings: &mu
             ));
             match (best, shadowed) {
                 (Some(route), _) if route.target != pcx => findings.push(error(
-                    "routes",
+                    Rule::Routes,
                     format!(
                         "route table {} of VPC {} sends {destination} ({}) to {}, not through {pcx}",
                         table.id, from.id, peer.id, route.target
@@ -201,12 +245,12 @@ fn check_routes(from: &Vpc, to: &[Ipv4Net], pcx: &str, peer: &Vpc, findings: &mu
                     fix,
                 )),
                 (None, _) => findings.push(error(
-                    "routes",
+                    Rule::Routes,
                     format!("route table {} of VPC {} has no route to {destination} ({}); traffic needs routes in both directions", table.id, from.id, peer.id),
                     fix,
                 )),
                 (Some(_), Some(other)) => findings.push(error(
-                    "routes",
+                    Rule::Routes,
                     format!(
                         "route table {} of VPC {} sends part of {destination} ({}) elsewhere: {} goes to {}",
                         table.id, from.id, peer.id, other.destination, other.target
@@ -232,7 +276,7 @@ fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
     for worker in topology.with_role(Role::Worker) {
         if !worker.dns_support || !worker.dns_hostnames {
             findings.push(error(
-                "vpc-dns",
+                Rule::VpcDns,
                 format!("VPC {} must have DNS support and DNS hostnames enabled, or the endpoints' private DNS names do not resolve", worker.id),
                 Some(format!(
                     "aws ec2 modify-vpc-attribute --vpc-id {0} --enable-dns-support '{{\"Value\":true}}' && aws ec2 modify-vpc-attribute --vpc-id {0} --enable-dns-hostnames '{{\"Value\":true}}'",
@@ -248,7 +292,7 @@ fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
                 .find(|e| e.service == *service && e.kind == EndpointKind::Interface);
             match found {
                 None => findings.push(error(
-                    "endpoints",
+                    Rule::Endpoints,
                     format!("VPC {} has no {service} interface endpoint, which the planned operations need", worker.id),
                     Some(format!(
                         "aws ec2 create-vpc-endpoint --vpc-id {} --vpc-endpoint-type Interface --service-name com.amazonaws.{region}.{service} --private-dns-enabled --subnet-ids <worker subnets> --security-group-ids <endpoint security group>",
@@ -258,7 +302,7 @@ fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
                 Some(endpoint) => {
                     if !endpoint.private_dns {
                         findings.push(error(
-                            "endpoints",
+                            Rule::Endpoints,
                             format!("the {service} endpoint of VPC {} has private DNS off, so workers still call the public name", worker.id),
                             endpoint.id.as_ref().map(|id| format!("aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled")),
                         ));
@@ -300,7 +344,7 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
             };
             let region = repository.region.as_deref().unwrap_or("<region>");
             findings.push(error(
-                if s3.is_empty() { "s3-endpoint" } else { "s3-gateway" },
+                if s3.is_empty() { Rule::S3Endpoint } else { Rule::S3Gateway },
                 message,
                 Some(format!(
                     "aws ec2 create-vpc-endpoint --vpc-id {} --vpc-endpoint-type Interface --service-name com.amazonaws.{region}.s3 --subnet-ids <repository subnets> --security-group-ids <s3 endpoint security group>",
@@ -311,7 +355,7 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
         };
         if s3.iter().any(|e| e.kind == EndpointKind::Gateway) {
             findings.push(warning(
-                "s3-gateway",
+                Rule::S3Gateway,
                 format!("repository VPC {} also has an S3 gateway endpoint: make sure the repository's settings name the interface endpoint", repository.id),
             ));
         }
@@ -351,7 +395,7 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
             .any(|e| e.service == "s3" && e.kind == EndpointKind::Gateway)
         {
             findings.push(warning(
-                "s3-gateway",
+                Rule::S3Gateway,
                 format!("worker VPC {} has an S3 gateway endpoint; private deployments use the repository's S3 interface endpoint instead", vpc.id),
             ));
         }
@@ -366,7 +410,7 @@ fn admits_443(vpc: &Vpc, groups: &[String], source: &Ipv4Net, what: &str, findin
     if !admitted {
         let group = groups.first().map_or("<its security group>", String::as_str);
         findings.push(error(
-            "security-groups",
+            Rule::SecurityGroups,
             format!("{what} in VPC {} does not admit HTTPS (443) from {source}", vpc.id),
             Some(format!("aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 443 --cidr {source}")),
         ));
@@ -383,14 +427,14 @@ fn check_public_ranges(topology: &Topology, findings: &mut Vec<Finding>) {
             .filter(|c| !private.iter().any(|p| p.contains(*c)))
         {
             findings.push(warning(
-                "public-range",
+                Rule::PublicRange,
                 format!("VPC {} uses {cidr}, a public address range, as private addresses; AWS allows it, but it hides those internet addresses from the VPC", vpc.id),
             ));
         }
     }
 }
 
-fn error(rule: &'static str, message: String, fix: Option<String>) -> Finding {
+fn error(rule: Rule, message: String, fix: Option<String>) -> Finding {
     Finding {
         severity: Severity::Error,
         rule,
@@ -399,7 +443,7 @@ fn error(rule: &'static str, message: String, fix: Option<String>) -> Finding {
     }
 }
 
-fn warning(rule: &'static str, message: String) -> Finding {
+fn warning(rule: Rule, message: String) -> Finding {
     Finding {
         severity: Severity::Warning,
         rule,

@@ -28,7 +28,7 @@ fn vpc<'a>(topology: &'a mut Topology, id: &str) -> &'a mut vbaws_netcheck::mode
 fn assert_found(found: &[Finding], rule: &str, words: &[&str]) {
     let hit = found
         .iter()
-        .find(|f| f.rule == rule && words.iter().all(|w| f.message.contains(w)));
+        .find(|f| f.rule.name() == rule && words.iter().all(|w| f.message.contains(w)));
     assert!(
         hit.is_some(),
         "no {rule} error mentioning {words:?} in {found:#?}"

@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use axum_server::{Handle, tls_rustls::RustlsConfig};
 
 pub use http::router;
-pub use state::{Config, Faults, LoggedRequest, Role, Sim, User};
+pub use state::{Config, Faults, LoggedRequest, Role, Sim, User, UserRole};
 pub use tls::Identity;
 pub use version::VersionRefusal;
 

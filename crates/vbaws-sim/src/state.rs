@@ -68,8 +68,7 @@ impl Default for Config {
 pub struct User {
     pub name: String,
     pub password: String,
-    /// `Portal Administrator` may write; `Portal Operator` may only read.
-    pub role: String,
+    pub role: UserRole,
     pub mfa: bool,
 }
 
@@ -78,14 +77,14 @@ impl User {
         Self {
             name: name.into(),
             password: password.into(),
-            role: "Portal Administrator".into(),
+            role: UserRole::PortalAdministrator,
             mfa: false,
         }
     }
 
     pub fn operator(name: &str, password: &str) -> Self {
         Self {
-            role: "Portal Operator".into(),
+            role: UserRole::PortalOperator,
             ..Self::admin(name, password)
         }
     }
@@ -98,7 +97,26 @@ impl User {
     }
 
     fn may_write(&self) -> bool {
-        self.role == "Portal Administrator"
+        self.role == UserRole::PortalAdministrator
+    }
+}
+
+/// The appliance's user roles that matter here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRole {
+    /// May write.
+    PortalAdministrator,
+    /// May only read.
+    PortalOperator,
+}
+
+impl UserRole {
+    /// As the token answer's `roleName` says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PortalAdministrator => "Portal Administrator",
+            Self::PortalOperator => "Portal Operator",
+        }
     }
 }
 
@@ -401,7 +419,7 @@ impl State {
         json!({
             "access_token": access, "token_type": "bearer", "refresh_token": refresh,
             "expires_in": ttl.as_secs(), ".issued": rfc3339(issued), ".expires": rfc3339(expires),
-            "username": user.name, "roleName": user.role, "mfa_enabled": false, "mfa_token": null
+            "username": user.name, "roleName": user.role.name(), "mfa_enabled": false, "mfa_token": null
         })
     }
 
