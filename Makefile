@@ -45,6 +45,8 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat \
 	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
+	@diff <(ls crates) <(grep -oE '^\| `crates/[a-z0-9-]+`' README.md | sed 's/.*crates\///; s/`//' | sort) \
+	  || { echo "README.md's layout table and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
 
 .PHONY: templates
 templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the rules' own tests
@@ -100,7 +102,7 @@ demo-check: tools
 .PHONY: bench
 bench: tools package ## Measure the functions and a 1000-account rollout; writes bench/RESULTS.md
 	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn --bench external_id --bench routing
-	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-bench
 	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md
 
 # ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------

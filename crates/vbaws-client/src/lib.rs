@@ -31,10 +31,11 @@
 //!   warning at every handshake. A pin mismatch names the fingerprint presented.
 //! - Passwords and tokens never appear in `Debug` or `Display` output.
 //!
-//! Where the published API reference is old or silent (the reference read was revision 1.0-rev0,
-//! see the crate's README), the client is tolerant: both `awsid` and `awsAccountId`, errors in
-//! Veeam's shape (`details`) or ASP.NET's (`detail`, `errors`), any 2xx for success, 200 or 204
-//! for a delete, 400 or 409 for a role in use, and an assume-role failure recognised by its text.
+//! Where the published API reference is old or silent (the only complete schema published is
+//! revision 1.0-rev0; the project README's client section says more), the client is tolerant:
+//! both `awsid` and `awsAccountId`, errors in Veeam's shape (`details`), ASP.NET's (`detail`,
+//! `errors`, `code`) or API Versioning's classic one, any 2xx for success, 200 or 204 for a
+//! delete, 400 or 409 for a role in use, and an assume-role failure recognised by its text.
 
 mod auth;
 mod client;

@@ -1,7 +1,6 @@
 //! An AWS Organization's rollout of the roles StackSet, played on one machine with the real
 //! function binaries, the appliance simulator and a CloudFormation player for `roles.yaml`.
 
-pub mod bench;
 pub mod stack;
 pub mod story;
 pub mod world;

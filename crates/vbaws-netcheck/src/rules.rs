@@ -83,7 +83,7 @@ pub fn check(topology: &Topology) -> Vec<Finding> {
     check_worker_endpoints(topology, &mut findings);
     check_repository_endpoints(topology, &mut findings);
     check_public_ranges(topology, &mut findings);
-    findings.sort_by(|x, y| (x.severity, x.rule).cmp(&(y.severity, y.rule)));
+    findings.sort_by_key(|f| (f.severity, f.rule));
     findings.dedup();
     findings
 }

@@ -1,97 +1,19 @@
-//! `make bench`: the functions measured as whole processes, a 1000-account rollout, and the
-//! in-process figures criterion left in target/criterion; printed as Markdown and written to
-//! bench/RESULTS.md.
+//! The Markdown report of a run, as bench/RESULTS.md holds it.
 
-use std::{fmt::Write as _, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{fmt::Write as _, path::Path};
 
-use clap::Parser;
-use vbaws_demo::bench;
+use crate::{Function, Results};
 
-#[derive(Debug, Parser)]
-struct Args {
-    /// Where the release binaries are.
-    #[arg(long, default_value = "target/release")]
-    bin_dir: PathBuf,
-    /// Where make package left the zips.
-    #[arg(long, default_value = "dist")]
-    zips: PathBuf,
-    #[arg(long, default_value_t = 20)]
-    cold_runs: usize,
-    #[arg(long, default_value_t = 500)]
-    warm_events: usize,
-    #[arg(long, default_value_t = 1000)]
-    rollout_accounts: usize,
-    #[arg(long, default_value_t = 50)]
-    concurrency: usize,
-    /// Configurator sandboxes for the rollout.
-    #[arg(long, default_value_t = 10)]
-    sandboxes: usize,
-    #[arg(long, default_value = "bench/RESULTS.md")]
-    out: PathBuf,
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args).await {
-        Ok(report) => {
-            println!("{report}");
-            if let Some(dir) = args.out.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            match std::fs::write(&args.out, &report) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("cannot write {}: {error}", args.out.display());
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Err(error) => {
-            eprintln!("the benchmark failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
-    let mut functions = Vec::new();
-    for name in ["random-ext-id", "veeam-configurator"] {
-        eprintln!(
-            "measuring {name}: {} cold starts, {} warm events",
-            args.cold_runs, args.warm_events
-        );
-        functions.push((
-            name,
-            bench::measure_function(&args.bin_dir, name, args.cold_runs, args.warm_events).await?,
-        ));
-    }
-    eprintln!(
-        "rollout: {} accounts at concurrency {}",
-        args.rollout_accounts, args.concurrency
-    );
-    let template = std::fs::read_to_string("template/roles.yaml")
-        .map_err(|e| vbaws_demo::DemoError::Template(e.to_string()))
-        .and_then(|t| {
-            vbaws_template::Template::from_yaml(&t)
-                .map_err(|e| vbaws_demo::DemoError::Template(e.to_string()))
-        })?;
-    let rollout = bench::rollout(
-        &args.bin_dir,
-        Arc::new(template),
-        args.rollout_accounts,
-        args.concurrency,
-        args.sandboxes,
-    )
-    .await?;
-
+/// The report; `zips` is where `make package` left the deployment zips.
+pub fn render(results: &Results, zips: &Path) -> String {
+    let rollout = &results.rollout;
     let mut out = String::from("# Benchmark results\n\n");
     let _ = writeln!(out, "Measured by `make bench` on {}.\n", machine());
     out.push_str(
         "## The functions, as processes (x86_64 release builds, through the Runtime API stand-in)\n\n",
     );
     out.push_str("| Function | Cold start (median of runs) | Warm event p50 | Warm event p99 | Answer arrived (p50) | Peak RSS | Deployment zip (arm64) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-    for (name, f) in &functions {
+    for (name, f) in &results.functions {
         let _ = writeln!(
             out,
             "| `{name}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} |",
@@ -101,7 +23,7 @@ async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
             f.answered(50.0),
             f.peak_rss_kib
                 .map_or("n/a".to_owned(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
-            zip_size(&args.zips.join(format!("{name}.zip"))),
+            zip_size(&zips.join(format!("{name}.zip"))),
         );
     }
     let _ = writeln!(
@@ -109,15 +31,15 @@ async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
         "\nCold start: process start to its first poll of the Runtime API, {} runs. Warm event: a Create from the Runtime API to the function's \
          answer, its PUT to a local ResponseURL stand-in included, {} events after one unmeasured first event (which logs in). The configurator's \
          events go to the appliance simulator over TLS on loopback, with no added latency.\n",
-        args.cold_runs, args.warm_events
+        results.cold_runs, results.warm_events
     );
     let per_registration = rollout.appliance_requests as f64 / rollout.registrations.max(1) as f64;
     out.push_str("## A rollout\n\n| What | Result |\n| --- | --- |\n");
     let rows = [
         ("Accounts (stacks)", rollout.accounts.to_string()),
         ("Registrations", rollout.registrations.to_string()),
-        ("Concurrency (stacks in flight)", args.concurrency.to_string()),
-        ("Configurator sandboxes", args.sandboxes.to_string()),
+        ("Concurrency (stacks in flight)", results.concurrency.to_string()),
+        ("Configurator sandboxes", results.sandboxes.to_string()),
         ("Wall time", format!("{:.1} s", rollout.elapsed.as_secs_f64())),
         ("Custom-resource events", rollout.events.to_string()),
         (
@@ -144,8 +66,17 @@ async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
         let _ = writeln!(out, "| `{id}` | {} |", criterion_mean(id));
     }
     out.push_str("\n## Against the targets\n\n");
-    let ext = &functions[0].1;
-    let cfg = &functions[1].1;
+    let figures = |function: Function| {
+        results
+            .functions
+            .iter()
+            .find(|(f, _)| *f == function)
+            .map(|(_, figures)| figures)
+    };
+    let (Some(ext), Some(cfg)) = (figures(Function::RandomExtId), figures(Function::Configurator)) else {
+        out.push_str("- MISSED: both functions measured\n");
+        return out;
+    };
     let checks = [
         (
             "cold start under 10 ms (both)",
@@ -168,7 +99,7 @@ async fn run(args: &Args) -> Result<String, vbaws_demo::DemoError> {
     for (target, met) in checks {
         let _ = writeln!(out, "- {} {target}", if met { "met:" } else { "MISSED:" });
     }
-    Ok(out)
+    out
 }
 
 fn zip_size(path: &std::path::Path) -> String {
@@ -215,4 +146,50 @@ fn machine() -> String {
         "{cores} cores of {cpu}, {memory} of memory, {}",
         std::env::consts::OS
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{FunctionFigures, Rollout};
+
+    fn results(failed: u64) -> Results {
+        let fast = || FunctionFigures {
+            cold_start_ms: vec![2.0],
+            warm_ms: vec![0.5, 0.6],
+            answered_ms: vec![0.4],
+            peak_rss_kib: Some(8 * 1024),
+        };
+        Results {
+            functions: vec![(Function::RandomExtId, fast()), (Function::Configurator, fast())],
+            rollout: Rollout {
+                accounts: 10,
+                registrations: 20,
+                events: 40,
+                failed,
+                elapsed: Duration::from_secs(2),
+                appliance_requests: 21,
+                logins: 2,
+            },
+            cold_runs: 1,
+            warm_events: 2,
+            concurrency: 5,
+            sandboxes: 2,
+        }
+    }
+
+    #[test]
+    fn the_report_says_which_targets_were_met() {
+        let report = render(&results(0), Path::new("nowhere"));
+        assert!(report.contains("| `veeam-configurator` | 2.00 ms |"), "{report}");
+        assert!(
+            report.contains("| Appliance requests per registration | 1.050 |"),
+            "{report}"
+        );
+        assert!(!report.contains("MISSED"), "{report}");
+        let report = render(&results(3), Path::new("nowhere"));
+        assert!(report.contains("- MISSED: zero failures"), "{report}");
+    }
 }

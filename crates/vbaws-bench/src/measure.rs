@@ -1,4 +1,4 @@
-//! `make bench`: whole-process measurements of the functions, and a large rollout.
+//! Whole-process measurements of the functions, and a large rollout.
 
 use std::{
     path::Path,
@@ -13,7 +13,9 @@ use vbaws_testkit::{
     events::Resource,
 };
 
-use crate::{DemoError, Stack, World, world::ROLES_PARAMETERS};
+use vbaws_demo::{Stack, World, world::ROLES_PARAMETERS};
+
+use crate::{Error, Function};
 
 /// One function's numbers.
 #[derive(Debug, Default)]
@@ -58,22 +60,22 @@ struct Rig {
 const PASSWORD: &str = "bench-password";
 
 impl Rig {
-    async fn start() -> Result<Self, DemoError> {
+    async fn start() -> Result<Self, Error> {
         let config = Config {
             users: vec![User::admin("bench", PASSWORD)],
             ..Config::default()
         };
-        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(DemoError::start)?)
+        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(Error::start)?)
             .await
-            .map_err(DemoError::start)?;
+            .map_err(Error::start)?;
         let extension = SecretsExtension::start("bench-token")
             .await
-            .map_err(DemoError::start)?;
+            .map_err(Error::start)?;
         extension.set_secret(
             "bench",
             &json!({"username": "bench", "password": PASSWORD}).to_string(),
         );
-        let bucket = ResponseBucket::start().await.map_err(DemoError::start)?;
+        let bucket = ResponseBucket::start().await.map_err(Error::start)?;
         Ok(Self {
             appliance,
             extension,
@@ -81,8 +83,8 @@ impl Rig {
         })
     }
 
-    fn env(&self, function: &str) -> Vec<(&'static str, String)> {
-        if function == "veeam-configurator" {
+    fn env(&self, function: Function) -> Vec<(&'static str, String)> {
+        if function == Function::Configurator {
             let appliance = &self.appliance;
             let port = self.extension.port();
             configurator_env(
@@ -98,9 +100,9 @@ impl Rig {
         }
     }
 
-    fn event(&self, function: &str, n: usize) -> Value {
+    fn event(&self, function: Function, n: usize) -> Value {
         let key = format!("bench-{function}-{n}");
-        if function == "veeam-configurator" {
+        if function == Function::Configurator {
             Resource::new("Custom::VeeamAwsConfigurator", "Registration").create(
                 &self.bucket.url(&key),
                 &key,
@@ -119,18 +121,18 @@ impl Rig {
 /// Cold starts, warm latency and peak RSS of one function binary.
 pub async fn measure_function(
     bin_dir: &Path,
-    function: &str,
+    function: Function,
     cold_runs: usize,
     warm_events: usize,
-) -> Result<FunctionFigures, DemoError> {
+) -> Result<FunctionFigures, Error> {
     let rig = Rig::start().await?;
     let env = rig.env(function);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let binary = bin_dir.join(function);
+    let binary = bin_dir.join(function.binary());
     let mut figures = FunctionFigures::default();
     for _ in 0..cold_runs {
-        let runtime = RuntimeApi::start().await.map_err(DemoError::start)?;
-        let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(DemoError::start)?;
+        let runtime = RuntimeApi::start().await.map_err(Error::start)?;
+        let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(Error::start)?;
         let first_poll = loop {
             if let Some(at) = runtime.first_poll() {
                 break at;
@@ -142,8 +144,8 @@ pub async fn measure_function(
             .push((first_poll - sandbox.started).as_secs_f64() * 1000.0);
     }
 
-    let runtime = RuntimeApi::start().await.map_err(DemoError::start)?;
-    let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(DemoError::start)?;
+    let runtime = RuntimeApi::start().await.map_err(Error::start)?;
+    let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(Error::start)?;
     // The first event pays for the login and the secret: it is the cold one, not measured.
     for n in 0..=warm_events {
         let started = Instant::now();
@@ -155,9 +157,11 @@ pub async fn measure_function(
             )
             .await;
         if completion != Completion::Response("null".into()) {
-            return Err(DemoError::Unanswered(format!(
-                "{function} event {n}: {completion:?}"
-            )));
+            return Err(Error::Unanswered {
+                function,
+                event: n,
+                completion: format!("{completion:?}"),
+            });
         }
         if n > 0 {
             figures.warm_ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -199,7 +203,7 @@ pub async fn rollout(
     accounts: usize,
     concurrency: usize,
     sandboxes: usize,
-) -> Result<Rollout, DemoError> {
+) -> Result<Rollout, Error> {
     let world = Arc::new(World::start(bin_dir, sandboxes).await?);
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
@@ -212,12 +216,12 @@ pub async fn rollout(
         );
         let (world, permits) = (Arc::clone(&world), Arc::clone(&permits));
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.map_err(DemoError::start)?;
-            stack.create(&world).await
+            let _permit = permits.acquire_owned().await.map_err(Error::start)?;
+            stack.create(&world).await.map(drop).map_err(Error::from)
         });
     }
     while let Some(result) = tasks.join_next().await {
-        result.map_err(DemoError::start)??;
+        result.map_err(Error::start)??;
     }
     let elapsed = started.elapsed();
     let registrations = world
