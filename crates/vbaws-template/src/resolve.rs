@@ -161,27 +161,28 @@ impl Context {
             }
         };
         let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| Error::Unsupported(format!("unclosed ${{ in {text:?}")))?;
-            let name = &after[..end];
-            let value = match vars.and_then(|v| v.get(name)) {
-                Some(local) => text_of(&self.resolve(template, local)?),
-                None => match name.split_once('.') {
-                    Some((resource, attribute)) if !name.starts_with("AWS::") => {
-                        self.attribute(resource, attribute)?
-                    }
-                    _ => self.reference(name)?,
-                },
-            };
-            out.push_str(&value);
-            rest = &after[end + 1..];
+        for part in sub_parts(text)? {
+            match part {
+                SubPart::Text(literal) => out.push_str(literal),
+                SubPart::Escaped(name) => {
+                    out.push_str("${");
+                    out.push_str(name);
+                    out.push('}');
+                }
+                SubPart::Name(name) => {
+                    let value = match vars.and_then(|v| v.get(name)) {
+                        Some(local) => text_of(&self.resolve(template, local)?),
+                        None => match name.split_once('.') {
+                            Some((resource, attribute)) if !name.starts_with("AWS::") => {
+                                self.attribute(resource, attribute)?
+                            }
+                            _ => self.reference(name)?,
+                        },
+                    };
+                    out.push_str(&value);
+                }
+            }
         }
-        out.push_str(rest);
         Ok(out)
     }
 
@@ -254,19 +255,52 @@ fn list(value: &Value) -> Vec<String> {
     }
 }
 
-/// The `${Name}` references in a `Fn::Sub` string, `${!Literal}` left out.
-pub(crate) fn sub_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
+/// A piece of a `Fn::Sub` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubPart<'a> {
+    Text(&'a str),
+    /// `${Name}` or `${Resource.Attribute}`.
+    Name(&'a str),
+    /// `${!Literal}`, which stands for the text `${Literal}`.
+    Escaped(&'a str),
+}
+
+/// The one scanner of `Fn::Sub` strings, for resolving them and for finding what they refer to.
+pub(crate) fn sub_parts(text: &str) -> Result<Vec<SubPart<'_>>, Error> {
+    let mut parts = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        if !after.starts_with('!') {
-            names.push(after[..end].to_owned());
+        if start > 0 {
+            parts.push(SubPart::Text(&rest[..start]));
         }
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| Error::Unsupported(format!("unclosed ${{ in {text:?}")))?;
+        let inner = &after[..end];
+        parts.push(match inner.strip_prefix('!') {
+            Some(literal) => SubPart::Escaped(literal),
+            None => SubPart::Name(inner),
+        });
         rest = &after[end + 1..];
     }
-    names
+    if !rest.is_empty() {
+        parts.push(SubPart::Text(rest));
+    }
+    Ok(parts)
+}
+
+/// The `${Name}` references in a `Fn::Sub` string, `${!Literal}` left out; none from a string
+/// that does not scan (resolving it reports why).
+pub(crate) fn sub_names(text: &str) -> Vec<String> {
+    sub_parts(text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|part| match part {
+            SubPart::Name(name) => Some(name.to_owned()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -346,5 +380,30 @@ Resources:
             .resolve(&template, template.resource("Role").expect("role").properties)
             .expect_err("no attribute yet");
         assert!(error.to_string().contains("Id.RandomExtId"), "{error}");
+    }
+
+    #[test]
+    fn sub_strings_are_scanned_once_for_resolving_and_for_references() {
+        let template = Template::from_yaml(YAML).expect("parses");
+        let context = Context::for_stack(&template, "1", "eu-west-1", "s", &[("Name", "v")]);
+        let text = "a-${Name}-${!Literal}-${AWS::Region}";
+        assert_eq!(
+            sub_parts(text).expect("scans"),
+            [
+                SubPart::Text("a-"),
+                SubPart::Name("Name"),
+                SubPart::Text("-"),
+                SubPart::Escaped("Literal"),
+                SubPart::Text("-"),
+                SubPart::Name("AWS::Region"),
+            ]
+        );
+        assert_eq!(sub_names(text), ["Name", "AWS::Region"]);
+        let resolved = context
+            .resolve(&template, &serde_json::json!({"Fn::Sub": text}))
+            .expect("resolves");
+        assert_eq!(resolved, "a-v-${Literal}-eu-west-1");
+        assert!(sub_parts("${Name").is_err());
+        assert!(sub_names("${Name").is_empty());
     }
 }
