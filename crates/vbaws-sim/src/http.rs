@@ -1,20 +1,22 @@
 //! The appliance's REST endpoints over the simulated state.
 
-use std::collections::HashMap;
-
 use axum::{
     Form, Json, Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 use crate::{
-    state::{Injected, Listing, LoggedRequest, Problem, Sim, role_id},
+    bodies::{self, Account, Login, Message, NameSpec, Page},
+    config::LoggedRequest,
+    listing::{Listing, role_id},
+    problem::Problem,
+    state::{Injected, Sim},
     version::versions,
 };
 
@@ -47,25 +49,6 @@ pub fn router(sim: Sim) -> Router {
         .layer(middleware::from_fn_with_state(sim.clone(), faults))
         .layer(middleware::from_fn_with_state(sim.clone(), log))
         .with_state(sim)
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = json!({
-            "type": format!("/api/v1/problems/{}", self.kind),
-            "title": self.title,
-            "status": self.status,
-            "errorCode": self.error_code,
-            "details": self.details,
-        });
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
 }
 
 /// Errors go out as `application/problem+json`, or as `application/json` when the client asks
@@ -162,23 +145,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-async fn token(
-    State(sim): State<Sim>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Json<Value>, Problem> {
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+async fn token(State(sim): State<Sim>, Form(form): Form<TokenForm>) -> Result<Json<Login>, Problem> {
+    let required = |value: Option<String>, name: &str| {
+        value.ok_or_else(|| Problem::validation(format!("The {name} field is required.")))
+    };
     let mut state = sim.lock();
-    match field("grant_type") {
-        "password" => state.login(field("username"), field("password")).map(Json),
-        "refresh_token" => state.refresh(field("refresh_token")).map(Json),
-        other => Err(Problem::new(
-            400,
-            "validationError",
-            "UnknownError",
-            "Validation error",
-            format!("Unsupported grant_type '{other}'."),
-        )),
+    match required(form.grant_type, "grant_type")?.as_str() {
+        "password" => state.login(
+            &required(form.username, "username")?,
+            &required(form.password, "password")?,
+        ),
+        "refresh_token" => state.refresh(&required(form.refresh_token, "refresh_token")?),
+        other => Err(Problem::validation(format!("Unsupported grant_type '{other}'."))),
     }
+    .map(Json)
 }
 
 async fn logout(State(sim): State<Sim>, headers: HeaderMap) -> Result<StatusCode, Problem> {
@@ -190,7 +170,7 @@ async fn list(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Page>, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), false)?;
     state.take_list_failure()?;
@@ -201,21 +181,23 @@ async fn read(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Account>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
     state.get(&role_id(&id)?).map(Json)
 }
 
+// Bodies are read after the caller is authorized, as ASP.NET binds models after authentication.
+
 async fn create(
     State(sim): State<Sim>,
     headers: HeaderMap,
-    Json(spec): Json<Value>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+    body: Bytes,
+) -> Result<(StatusCode, Json<Account>), Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
     state
-        .save(None, &spec)
+        .save(None, bodies::read(&body)?)
         .map(|role| (StatusCode::CREATED, Json(role)))
 }
 
@@ -223,11 +205,12 @@ async fn update(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(spec): Json<Value>,
-) -> Result<Json<Value>, Problem> {
+    body: Bytes,
+) -> Result<Json<Account>, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    state.save(Some(&role_id(&id)?), &spec).map(Json)
+    let id = role_id(&id)?;
+    state.save(Some(&id), bodies::read(&body)?).map(Json)
 }
 
 async fn remove(
@@ -244,23 +227,29 @@ async fn remove(
 async fn validate_name(
     State(sim): State<Sim>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Result<Json<Value>, Problem> {
+    body: Bytes,
+) -> Result<Json<Vec<Message>>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    Ok(Json(Value::Array(
-        state.validate_name(body["name"].as_str().unwrap_or_default(), None),
-    )))
+    let NameSpec { name } = bodies::read(&body)?;
+    Ok(Json(state.validate_name(&name, None)))
 }
 
 async fn validate_delete(
     State(sim): State<Sim>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Vec<Message>>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    state
-        .validate_delete(&role_id(&id)?)
-        .map(|m| Json(Value::Array(m)))
+    state.validate_delete(&role_id(&id)?).map(Json)
+}
+
+/// The `/token` form.
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
 }

@@ -19,7 +19,11 @@
 //! [`router`] is the whole API over in-memory state, for tests without a socket; [`spawn`]
 //! serves it over TLS on a free port.
 
+mod bodies;
+mod config;
 mod http;
+mod listing;
+mod problem;
 mod state;
 mod tls;
 mod version;
@@ -28,8 +32,9 @@ use std::net::SocketAddr;
 
 use axum_server::{Handle, tls_rustls::RustlsConfig};
 
+pub use config::{AccountField, Config, Faults, LoggedRequest, Role, User, UserRole};
 pub use http::router;
-pub use state::{Config, Faults, LoggedRequest, Role, Sim, User, UserRole};
+pub use state::Sim;
 pub use tls::Identity;
 pub use version::VersionRefusal;
 

@@ -3,165 +3,17 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
 };
 
-use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::time::Instant;
-use uuid::Uuid;
 
-use crate::VersionRefusal;
-
-/// Settings of a simulated appliance. Where the real API's behaviour is undocumented, the choice
-/// is a setting, so tests can try both answers.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `x-api-version` values accepted; anything else is refused.
-    pub accepted_versions: Vec<String>,
-    /// How a refused revision is answered (undocumented: each shape is a guess).
-    pub version_refusal: VersionRefusal,
-    /// The status of that answer: 400, API Versioning's default (guess; 404 is possible).
-    pub version_refusal_status: u16,
-    pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
-    pub users: Vec<User>,
-    /// The account the appliance runs in (its default role's account).
-    pub appliance_account: String,
-    /// Most roles one page holds, whatever `Limit` asks for.
-    pub max_page_size: usize,
-    /// The JSON name of a role's AWS account: `awsid` (1.0-rev0) or `awsAccountId`.
-    pub account_field: String,
-    /// The status for a wrong password (undocumented: 400 or 401).
-    pub bad_credentials_status: u16,
-    /// The status for deleting a role in use (undocumented: 400 or 409).
-    pub in_use_status: u16,
-    /// The status of a successful delete (200 in 1.0-rev0; 204 possible later).
-    pub delete_status: u16,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            // A 10.x appliance. Its window is not published (guess: four revisions, as the 7.0
-            // and 8.0 tables list).
-            accepted_versions: ["1.8-rev0", "1.7-rev0", "1.6-rev0", "1.5-rev1"]
-                .map(String::from)
-                .to_vec(),
-            version_refusal: VersionRefusal::default(),
-            version_refusal_status: 400,
-            access_token_ttl: Duration::from_secs(3600),
-            refresh_token_ttl: Duration::from_secs(7200),
-            users: vec![User::admin("admin", "admin-password")],
-            appliance_account: "111111111111".into(),
-            max_page_size: 100,
-            account_field: "awsid".into(),
-            bad_credentials_status: 401,
-            in_use_status: 400,
-            delete_status: 200,
-        }
-    }
-}
-
-/// An appliance user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub name: String,
-    pub password: String,
-    pub role: UserRole,
-    pub mfa: bool,
-}
-
-impl User {
-    pub fn admin(name: &str, password: &str) -> Self {
-        Self {
-            name: name.into(),
-            password: password.into(),
-            role: UserRole::PortalAdministrator,
-            mfa: false,
-        }
-    }
-
-    pub fn operator(name: &str, password: &str) -> Self {
-        Self {
-            role: UserRole::PortalOperator,
-            ..Self::admin(name, password)
-        }
-    }
-
-    pub fn with_mfa(name: &str, password: &str) -> Self {
-        Self {
-            mfa: true,
-            ..Self::admin(name, password)
-        }
-    }
-
-    fn may_write(&self) -> bool {
-        self.role == UserRole::PortalAdministrator
-    }
-}
-
-/// The appliance's user roles that matter here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserRole {
-    /// May write.
-    PortalAdministrator,
-    /// May only read.
-    PortalOperator,
-}
-
-impl UserRole {
-    /// As the token answer's `roleName` says it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PortalAdministrator => "Portal Administrator",
-            Self::PortalOperator => "Portal Operator",
-        }
-    }
-}
-
-/// A registered IAM role, with the external ID the API never returns.
-#[derive(Debug, Clone)]
-pub struct Role {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub account_id: String,
-    pub role_name: String,
-    pub external_id: Option<String>,
-    pub is_default: bool,
-    /// Policies or repositories that use the role; a role in use cannot be deleted.
-    pub used_by: Vec<String>,
-}
-
-/// Misbehaviour on request. Each count is used up one request at a time.
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    /// Answer this many requests with 503.
-    pub unavailable: u32,
-    /// Fail this many creates and updates with "cannot assume role", as the appliance does while
-    /// a new IAM role has not propagated yet.
-    pub assume_failures: u32,
-    /// Answer this many role listings (`GET /accounts/amazon`) with 500, a failure no retry
-    /// cures.
-    pub list_failures: u32,
-    /// Added to every answer.
-    pub latency: Duration,
-    /// Break this many connections mid-answer.
-    pub drops: u32,
-    /// Never answer this many requests.
-    pub hangs: u32,
-}
-
-/// One request as the appliance saw it. Bodies are never kept: they hold passwords.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedRequest {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub revision: Option<String>,
-    pub status: u16,
-}
+use crate::config::{AccountField, Config, Faults, LoggedRequest, Role, User};
+pub(crate) use crate::problem::Problem;
+use crate::{
+    bodies::{Account, CrossAccount, Link, Login, Message, OwnRole, Page, RoleSpec},
+    listing::{Listing, Sort},
+};
 
 #[derive(Debug)]
 struct Session {
@@ -187,54 +39,6 @@ pub(crate) struct State {
 /// A shared handle on one simulated appliance.
 #[derive(Debug, Clone)]
 pub struct Sim(Arc<Mutex<State>>);
-
-/// An error answer: status, Veeam's problem name, title and details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
-    pub status: u16,
-    pub kind: &'static str,
-    pub error_code: &'static str,
-    pub title: &'static str,
-    pub details: String,
-}
-
-impl Problem {
-    pub(crate) fn new(
-        status: u16,
-        kind: &'static str,
-        error_code: &'static str,
-        title: &'static str,
-        details: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            kind,
-            error_code,
-            title,
-            details: details.into(),
-        }
-    }
-
-    pub(crate) fn validation(details: impl Into<String>) -> Self {
-        Self::new(
-            400,
-            "validationError",
-            "UnknownError",
-            "Validation error",
-            details,
-        )
-    }
-
-    fn not_found(id: &str) -> Self {
-        Self::new(
-            404,
-            "resourceNotFound",
-            "NotFound",
-            "Resource not found",
-            format!("IAM role {id} was not found."),
-        )
-    }
-}
 
 impl Sim {
     /// An appliance with `config`, holding only its built-in default role (its name is a guess).
@@ -346,7 +150,7 @@ impl Sim {
 
 impl State {
     /// The password grant. A refusal's status is a setting; its body's wording is a guess.
-    pub(crate) fn login(&mut self, username: &str, password: &str) -> Result<Value, Problem> {
+    pub(crate) fn login(&mut self, username: &str, password: &str) -> Result<Login, Problem> {
         let user = self
             .config
             .users
@@ -367,16 +171,25 @@ impl State {
         if user.mfa {
             let mfa_token = new_id();
             self.issued.push(mfa_token.clone());
-            return Ok(
-                json!({"mfa_enabled": true, "mfa_token": mfa_token, "access_token": null, "username": user.name}),
-            );
+            return Ok(Login {
+                access_token: None,
+                token_type: None,
+                refresh_token: None,
+                expires_in: None,
+                issued: None,
+                expires: None,
+                username: user.name,
+                role_name: None,
+                mfa_enabled: true,
+                mfa_token: Some(mfa_token),
+            });
         }
         Ok(self.issue(&user))
     }
 
     /// The refresh grant; a refresh token is good once. 400 for a dead one is a guess (OAuth's
     /// `invalid_grant` is 400).
-    pub(crate) fn refresh(&mut self, token: &str) -> Result<Value, Problem> {
+    pub(crate) fn refresh(&mut self, token: &str) -> Result<Login, Problem> {
         let now = Instant::now();
         let session = self.refresh.remove(token).filter(|s| s.expires > now);
         let user = session.and_then(|s| self.config.users.iter().find(|u| u.name == s.user).cloned());
@@ -392,7 +205,7 @@ impl State {
         }
     }
 
-    fn issue(&mut self, user: &User) -> Value {
+    fn issue(&mut self, user: &User) -> Login {
         let (access, refresh) = (new_id(), new_id());
         self.issued.extend([access.clone(), refresh.clone()]);
         let now = Instant::now();
@@ -414,13 +227,19 @@ impl State {
             },
         );
         let issued = OffsetDateTime::now_utc();
-        let expires = issued + ttl;
-        // The spec's RESTLogin: the dotted names are part of the JSON.
-        json!({
-            "access_token": access, "token_type": "bearer", "refresh_token": refresh,
-            "expires_in": ttl.as_secs(), ".issued": rfc3339(issued), ".expires": rfc3339(expires),
-            "username": user.name, "roleName": user.role.name(), "mfa_enabled": false, "mfa_token": null
-        })
+        Login {
+            access_token: Some(access),
+            // Guess: OAuth's convention; the spec shows no value.
+            token_type: Some("bearer"),
+            refresh_token: Some(refresh),
+            expires_in: Some(ttl.as_secs()),
+            issued: Some(rfc3339(issued)),
+            expires: Some(rfc3339(issued + ttl)),
+            username: user.name.clone(),
+            role_name: Some(user.role.name()),
+            mfa_enabled: false,
+            mfa_token: None,
+        }
     }
 
     /// `DELETE /token`: ends the access token and the refresh token issued with it. The spec
@@ -489,7 +308,7 @@ impl State {
 
     /// One page of the roles that match the listing's `SearchPattern`, in its order.
     /// `totalCount` counts the matches, not the page (guess: the spec calls it the total).
-    pub(crate) fn page(&self, listing: &Listing) -> Value {
+    pub(crate) fn page(&self, listing: &Listing) -> Page {
         let mut matches: Vec<&Role> = self.roles.iter().filter(|r| listing.matches(&r.name)).collect();
         match listing.sort {
             Some(Sort::NameAsc) => matches.sort_by_key(|r| r.name.to_lowercase()),
@@ -499,16 +318,24 @@ impl State {
             None => {}
         }
         let limit = listing.limit.unwrap_or(usize::MAX);
-        let results: Vec<Value> = matches
+        let results = matches
             .iter()
             .skip(listing.offset)
             .take(limit.min(self.config.max_page_size))
             .map(|r| self.render(r))
             .collect();
-        json!({"results": results, "totalCount": matches.len(), "_links": [{"rel": "self", "method": "GET", "href": "/api/v1/accounts/amazon"}]})
+        Page {
+            results,
+            total_count: matches.len(),
+            links: vec![Link {
+                method: "GET",
+                rel: "self",
+                href: "/api/v1/accounts/amazon".into(),
+            }],
+        }
     }
 
-    pub(crate) fn get(&self, id: &str) -> Result<Value, Problem> {
+    pub(crate) fn get(&self, id: &str) -> Result<Account, Problem> {
         self.roles
             .iter()
             .find(|r| r.id == id)
@@ -518,46 +345,38 @@ impl State {
 
     /// Names are unique without regard to case (guess: the web UI refuses a name that differs in
     /// case only; the API was not seen doing either).
-    pub(crate) fn validate_name(&self, name: &str, except: Option<&str>) -> Vec<Value> {
-        if name.trim().is_empty() {
-            return vec![
-                json!({"severity": "Error", "message": "The name must not be empty.", "contextId": new_id()}),
-            ];
-        }
-        if name.chars().count() > 255 {
-            return vec![
-                json!({"severity": "Error", "message": "The name must be at most 255 characters.", "contextId": new_id()}),
-            ];
-        }
-        if self
+    pub(crate) fn validate_name(&self, name: &str, except: Option<&str>) -> Vec<Message> {
+        let problem = if name.trim().is_empty() {
+            "The name must not be empty.".to_owned()
+        } else if name.chars().count() > 255 {
+            "The name must be at most 255 characters.".to_owned()
+        } else if self
             .roles
             .iter()
             .any(|r| r.name.eq_ignore_ascii_case(name) && Some(r.id.as_str()) != except)
         {
-            return vec![
-                json!({"severity": "Error", "message": format!("An IAM role with the name '{name}' already exists."), "contextId": new_id()}),
-            ];
-        }
-        Vec::new()
+            format!("An IAM role with the name '{name}' already exists.")
+        } else {
+            return Vec::new();
+        };
+        vec![error_message(problem)]
     }
 
     /// POST (`id` None) or PUT of a role spec.
-    pub(crate) fn save(&mut self, id: Option<&str>, spec: &Value) -> Result<Value, Problem> {
+    pub(crate) fn save(&mut self, id: Option<&str>, spec: RoleSpec) -> Result<Account, Problem> {
         if let Some(id) = id
             && !self.roles.iter().any(|r| r.id == id)
         {
             return Err(Problem::not_found(id));
         }
-        let name = spec["name"].as_str().unwrap_or_default().to_owned();
-        let other = &spec["IAMRoleFromAnotherAccount"];
-        let (account_id, role_name) = (
-            other["accountId"].as_str().unwrap_or_default(),
-            other["roleName"].as_str().unwrap_or_default(),
-        );
-        if let Some(problem) = self.validate_name(&name, id).first() {
-            return Err(Problem::validation(
-                problem["message"].as_str().unwrap_or_default(),
-            ));
+        let RoleSpec {
+            name,
+            description,
+            cross_account: other,
+        } = spec;
+        let (account_id, role_name) = (other.account_id.as_str(), other.role_name.as_str());
+        if let Some(problem) = self.validate_name(&name, id).into_iter().next() {
+            return Err(Problem::validation(problem.message));
         }
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) || role_name.is_empty() {
             return Err(Problem::validation(
@@ -574,10 +393,10 @@ impl State {
         let saved = Role {
             id: id.map_or_else(new_id, str::to_owned),
             name,
-            description: spec["description"].as_str().map(str::to_owned),
+            description,
             account_id: account_id.to_owned(),
             role_name: role_name.to_owned(),
-            external_id: other["externalId"].as_str().map(str::to_owned),
+            external_id: other.external_id,
             is_default: false,
             used_by: Vec::new(),
         };
@@ -592,28 +411,28 @@ impl State {
         Ok(rendered)
     }
 
-    pub(crate) fn validate_delete(&self, id: &str) -> Result<Vec<Value>, Problem> {
+    pub(crate) fn validate_delete(&self, id: &str) -> Result<Vec<Message>, Problem> {
         let role = self
             .roles
             .iter()
             .find(|r| r.id == id)
             .ok_or_else(|| Problem::not_found(id))?;
-        let mut messages: Vec<Value> = role
+        let mut messages: Vec<Message> = role
             .used_by
             .iter()
-            .map(|by| json!({"severity": "Error", "message": format!("The IAM role is in use by {by}."), "contextId": new_id()}))
+            .map(|by| error_message(format!("The IAM role is in use by {by}.")))
             .collect();
         if role.is_default {
-            messages.push(json!({"severity": "Error", "message": "The default IAM role cannot be removed.", "contextId": new_id()}));
+            messages.push(error_message("The default IAM role cannot be removed.".into()));
         }
         Ok(messages)
     }
 
     pub(crate) fn delete(&mut self, id: &str) -> Result<(), Problem> {
         let messages = self.validate_delete(id)?;
-        if let Some(blocker) = messages.first() {
+        if let Some(blocker) = messages.into_iter().next() {
             let status = self.config.in_use_status;
-            let details = blocker["message"].as_str().unwrap_or_default().to_owned();
+            let details = blocker.message;
             return Err(Problem::new(
                 status,
                 "validationError",
@@ -626,27 +445,38 @@ impl State {
         Ok(())
     }
 
-    fn render(&self, role: &Role) -> Value {
-        let mut value = json!({
-            "id": role.id,
-            "name": role.name,
-            "description": role.description,
-            "regionType": "Global", // guess: the spec's enum, the value for commercial Regions
-            "_links": [
-                {"method": "GET", "rel": "self", "href": format!("/api/v1/accounts/amazon/{}", role.id)},
-                {"method": "PUT", "rel": "update", "href": format!("/api/v1/accounts/amazon/{}", role.id)},
-                {"method": "DELETE", "rel": "delete", "href": format!("/api/v1/accounts/amazon/{}", role.id)}
-            ]
-        });
-        value[&self.config.account_field] = json!(role.account_id);
+    fn render(&self, role: &Role) -> Account {
+        let href = format!("/api/v1/accounts/amazon/{}", role.id);
+        let link = |method, rel| Link {
+            method,
+            rel,
+            href: href.clone(),
+        };
         let parent = self.roles.first().map(|r| r.id.clone()).unwrap_or_default();
-        if role.is_default {
-            value["IAMRole"] =
-                json!({"parentAmazonAccountId": parent, "roleName": role.role_name, "isDefault": true});
-        } else {
-            value["IAMRoleFromAnotherAccount"] = json!({"parentAmazonAccountId": parent, "accountId": role.account_id, "roleName": role.role_name});
+        let awsid = self.config.account_field == AccountField::Awsid;
+        Account {
+            id: role.id.clone(),
+            name: role.name.clone(),
+            description: role.description.clone(),
+            awsid: awsid.then(|| role.account_id.clone()),
+            aws_account_id: (!awsid).then(|| role.account_id.clone()),
+            region_type: "Global",
+            own_role: role.is_default.then(|| OwnRole {
+                parent_amazon_account_id: parent.clone(),
+                role_name: role.role_name.clone(),
+                is_default: true,
+            }),
+            cross_account: (!role.is_default).then(|| CrossAccount {
+                parent_amazon_account_id: parent.clone(),
+                account_id: role.account_id.clone(),
+                role_name: role.role_name.clone(),
+            }),
+            links: vec![
+                link("GET", "self"),
+                link("PUT", "update"),
+                link("DELETE", "delete"),
+            ],
         }
-        value
     }
 
     /// Takes the next fault to inject for a request, if any.
@@ -674,76 +504,18 @@ pub(crate) enum Injected {
     Unavailable,
 }
 
-fn new_id() -> String {
-    Uuid::new_v4().to_string()
+fn error_message(message: String) -> Message {
+    Message {
+        severity: "Error",
+        message,
+        context_id: new_id(),
+    }
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
-}
-
-/// The query of `GET /accounts/amazon`, its names matched without case (ASP.NET binds query
-/// parameters so; inferred, not documented).
-#[derive(Debug, Default)]
-pub(crate) struct Listing {
-    pub offset: usize,
-    /// `None` for no limit: `Limit` absent or -1 (guess: the spec allows -1 and says no more).
-    pub limit: Option<usize>,
-    /// A case-insensitive substring of the name (guess: the spec does not say substring or
-    /// wildcard).
-    pub search: Option<String>,
-    pub sort: Option<Sort>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sort {
-    NameAsc,
-    NameDesc,
-}
-
-impl Listing {
-    /// Reads the query's pairs; a value that does not fit its parameter is a 400, as ASP.NET's
-    /// model binding answers (the message is a guess).
-    pub(crate) fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        let invalid = |name: &str, value: &str| {
-            Problem::validation(format!("The value '{value}' is not valid for {name}."))
-        };
-        let mut listing = Self::default();
-        for (name, value) in pairs {
-            match name.to_ascii_lowercase().as_str() {
-                "offset" => listing.offset = value.parse().map_err(|_| invalid("Offset", value))?,
-                "limit" => {
-                    listing.limit = match value.parse::<i64>() {
-                        Ok(-1) => None,
-                        Ok(n) => Some(usize::try_from(n).map_err(|_| invalid("Limit", value))?),
-                        Err(_) => return Err(invalid("Limit", value)),
-                    };
-                }
-                "searchpattern" => listing.search = Some(value.to_lowercase()).filter(|v| !v.is_empty()),
-                "sort" => {
-                    listing.sort = Some(match value.to_ascii_lowercase().as_str() {
-                        "nameasc" => Sort::NameAsc,
-                        "namedesc" => Sort::NameDesc,
-                        _ => return Err(invalid("Sort", value)),
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(listing)
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        self.search
-            .as_deref()
-            .is_none_or(|pattern| name.to_lowercase().contains(pattern))
-    }
-}
-
-/// A role ID from a path: a UUID in any case, or a 400 (guess: ASP.NET's binding of a `Guid`
-/// parameter; a route constraint would answer 404 instead).
-pub(crate) fn role_id(text: &str) -> Result<String, Problem> {
-    Uuid::try_parse(text)
-        .map(|id| id.to_string())
-        .map_err(|_| Problem::validation(format!("The value '{text}' is not valid for IAMRoleId.")))
 }

@@ -555,3 +555,51 @@ async fn errors_are_problem_json_unless_the_client_asks_for_json() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_body_without_a_required_field_is_a_400_that_names_it() {
+    let app = App::new(Config::default());
+    let token = app.token().await;
+    let no_role = json!({"name": "123456789012-ec2"});
+    let (status, body) = app
+        .call("POST", "/api/v1/accounts/amazon", &token, Some(no_role))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["details"]
+            .as_str()
+            .expect("details")
+            .contains("IAMRoleFromAnotherAccount"),
+        "{body}"
+    );
+    let no_account = json!({"name": "n", "IAMRoleFromAnotherAccount": {"roleName": "R"}});
+    let (status, body) = app
+        .call("POST", "/api/v1/accounts/amazon", &token, Some(no_account))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["details"].as_str().expect("details").contains("accountId"),
+        "{body}"
+    );
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/v1/accounts/amazon/validateName",
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, body) = app
+        .send(
+            bare("POST", "/api/v1/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("grant_type=password&username=admin"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["details"], "The password field is required.");
+    assert!(app.sim.roles().iter().all(|r| r.is_default), "nothing was saved");
+}

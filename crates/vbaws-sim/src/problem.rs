@@ -1,0 +1,74 @@
+//! Error answers in Veeam's shape.
+
+use axum::{
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// An error answer: status, Veeam's problem name, title and details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub status: u16,
+    pub kind: &'static str,
+    pub error_code: &'static str,
+    pub title: &'static str,
+    pub details: String,
+}
+
+impl Problem {
+    pub(crate) fn new(
+        status: u16,
+        kind: &'static str,
+        error_code: &'static str,
+        title: &'static str,
+        details: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            error_code,
+            title,
+            details: details.into(),
+        }
+    }
+
+    pub(crate) fn validation(details: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            "validationError",
+            "UnknownError",
+            "Validation error",
+            details,
+        )
+    }
+
+    pub(crate) fn not_found(id: &str) -> Self {
+        Self::new(
+            404,
+            "resourceNotFound",
+            "NotFound",
+            "Resource not found",
+            format!("IAM role {id} was not found."),
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("/api/v1/problems/{}", self.kind),
+            "title": self.title,
+            "status": self.status,
+            "errorCode": self.error_code,
+            "details": self.details,
+        });
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
