@@ -6,12 +6,12 @@ use std::{path::Path, time::Duration};
 use serde_json::{Value, json};
 use vbaws_testkit::{
     Completion, Deadline, Lambda, SIGNATURE,
-    events::{Resource, request_id},
+    events::{CustomResource, Event, request_id, resource},
 };
 
 struct Rig {
     lambda: Lambda,
-    resource: Resource,
+    resource: CustomResource,
 }
 
 impl Rig {
@@ -21,28 +21,40 @@ impl Rig {
             .expect("function starts");
         Self {
             lambda,
-            resource: Resource::new("Custom::RandomExtIdGenerator", "Ec2RoleExtId"),
+            resource: resource("Custom::RandomExtIdGenerator", "Ec2RoleExtId"),
         }
     }
 
-    /// Sends an event through a fresh ResponseURL, and returns the answer's body.
-    async fn answer(&self, event: Value) -> Value {
-        let (_, completion, put) = self
+    /// Delivers an event through a fresh ResponseURL, and returns the answer's body.
+    async fn answer(&self, event: &Event) -> Value {
+        let delivery = self
             .lambda
-            .send(event, Deadline::In(Duration::from_secs(30)))
+            .deliver(event, Deadline::In(Duration::from_secs(30)))
             .await;
-        assert_eq!(completion, Completion::Response("null".into()));
-        put.expect("answer delivered").json()
+        assert_eq!(delivery.completion, Completion::Response("null".into()));
+        delivery.json()
+    }
+
+    /// The same for an event as CloudFormation sent it once (a fixture), its ResponseURL
+    /// replaced by one of the bucket.
+    async fn answer_json(&self, mut event: Value) -> Value {
+        let key = request_id();
+        event["ResponseURL"] = json!(self.lambda.bucket.url(&key));
+        let delivery = self
+            .lambda
+            .deliver_json(&key, &event, Deadline::In(Duration::from_secs(30)))
+            .await;
+        assert_eq!(delivery.completion, Completion::Response("null".into()));
+        delivery.json()
     }
 
     async fn create(&self, props: Value) -> Value {
-        self.answer(self.resource.create("", &request_id(), props)).await
+        self.answer(&self.resource.create(props)).await
     }
 
     async fn update(&self, physical_id: &Value, props: Value, old: Value) -> Value {
         let physical_id = physical_id.as_str().expect("physical id");
-        self.answer(self.resource.update("", &request_id(), physical_id, props, old))
-            .await
+        self.answer(&self.resource.update(physical_id, props, old)).await
     }
 }
 
@@ -62,7 +74,7 @@ fn ext_id(answer: &Value) -> &str {
 #[tokio::test]
 async fn cloudformation_events_get_a_masked_random_id_and_a_stable_physical_id() {
     let rig = Rig::start().await;
-    let created = rig.answer(fixture("random-ext-id-create.json")).await;
+    let created = rig.answer_json(fixture("random-ext-id-create.json")).await;
     assert_eq!(created["Status"], "SUCCESS");
     assert_eq!(
         created["NoEcho"], true,
@@ -84,7 +96,7 @@ async fn cloudformation_events_get_a_masked_random_id_and_a_stable_physical_id()
 
     // Only the ServiceToken changes in the fixture: the answer is the same ID it computes from
     // the fixture's physical ID, and the same physical ID.
-    let updated = rig.answer(fixture("random-ext-id-update.json")).await;
+    let updated = rig.answer_json(fixture("random-ext-id-update.json")).await;
     assert_eq!(updated["Status"], "SUCCESS");
     assert_eq!(
         updated["PhysicalResourceId"],
@@ -98,7 +110,7 @@ async fn cloudformation_events_get_a_masked_random_id_and_a_stable_physical_id()
         )
     );
 
-    let deleted = rig.answer(fixture("random-ext-id-delete.json")).await;
+    let deleted = rig.answer_json(fixture("random-ext-id-delete.json")).await;
     assert_eq!(deleted["Status"], "SUCCESS");
     assert!(deleted.get("Data").is_none());
 }
@@ -140,13 +152,10 @@ async fn changing_length_or_rotation_replaces_the_id() {
         );
     }
     // CloudFormation then deletes the old one: nothing to do, and it succeeds.
-    let delete = rig.resource.delete(
-        "",
-        &request_id(),
-        created["PhysicalResourceId"].as_str().expect("id"),
-        json!({}),
-    );
-    assert_eq!(rig.answer(delete).await["Status"], "SUCCESS");
+    let delete = rig
+        .resource
+        .delete(created["PhysicalResourceId"].as_str().expect("id"), json!({}));
+    assert_eq!(rig.answer(&delete).await["Status"], "SUCCESS");
 }
 
 #[tokio::test]
@@ -169,8 +178,8 @@ async fn an_update_of_a_foreign_physical_id_issues_a_new_one() {
 #[tokio::test]
 async fn a_duplicate_create_gives_answers_that_each_stay_consistent() {
     let rig = Rig::start().await;
-    let event = rig.resource.create("", &request_id(), json!({"Length": 32}));
-    let (first, second) = (rig.answer(event.clone()).await, rig.answer(event).await);
+    let event = rig.resource.create(json!({"Length": 32}));
+    let (first, second) = (rig.answer(&event).await, rig.answer(&event).await);
     // CloudFormation keeps whichever answer it reads; an Update then returns that answer's ID.
     for answer in [first, second] {
         let props = json!({"Length": 32});
@@ -202,12 +211,10 @@ async fn lengths_outside_iam_limits_fail_with_a_reason_naming_length_and_its_ran
     // The rollback of a failed Create deletes the marker, which succeeds.
     let answer = rig.create(json!({"Length": "1"})).await;
     let delete = rig.resource.delete(
-        "",
-        &request_id(),
         answer["PhysicalResourceId"].as_str().expect("id"),
         json!({"Length": "1"}),
     );
-    assert_eq!(rig.answer(delete).await["Status"], "SUCCESS");
+    assert_eq!(rig.answer(&delete).await["Status"], "SUCCESS");
 }
 
 #[tokio::test]

@@ -6,14 +6,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::{Value, json};
+use serde_json::json;
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
-    events::Resource,
+    Completion, Deadline, Lambda, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
+    events::{Event, resource},
 };
 
-use vbaws_demo::{Stack, World, world::ROLES_PARAMETERS};
+use vbaws_demo::{World, member_stack, world::ROLES_PARAMETERS};
 
 use crate::{Error, Function};
 
@@ -54,7 +54,6 @@ pub fn percentile(samples: &[f64], p: f64) -> f64 {
 struct Rig {
     appliance: vbaws_sim::Running,
     extension: SecretsExtension,
-    bucket: ResponseBucket,
 }
 
 const PASSWORD: &str = "bench-password";
@@ -75,45 +74,28 @@ impl Rig {
             "bench",
             &json!({"username": "bench", "password": PASSWORD}).to_string(),
         );
-        let bucket = ResponseBucket::start().await.map_err(Error::start)?;
-        Ok(Self {
-            appliance,
-            extension,
-            bucket,
-        })
+        Ok(Self { appliance, extension })
     }
 
     fn env(&self, function: Function) -> Vec<(&'static str, String)> {
-        if function == Function::Configurator {
-            let appliance = &self.appliance;
-            let port = self.extension.port();
-            configurator_env(
-                &appliance.url(),
-                &appliance.identity.fingerprint,
-                port,
+        match function {
+            Function::Configurator => configurator_env(
+                &self.appliance.url(),
+                &self.appliance.identity.fingerprint,
+                self.extension.port(),
                 "bench",
                 "bench-token",
-                &self.bucket.host(),
-            )
-        } else {
-            vec![("RESPONSE_URL_ALLOWED_HOSTS", self.bucket.host())]
+            ),
+            Function::RandomExtId => Vec::new(),
         }
     }
 
-    fn event(&self, function: Function, n: usize) -> Value {
-        let key = format!("bench-{function}-{n}");
-        if function == Function::Configurator {
-            Resource::new("Custom::VeeamAwsConfigurator", "Registration").create(
-                &self.bucket.url(&key),
-                &key,
+    fn event(function: Function, n: usize) -> Event {
+        match function {
+            Function::Configurator => resource("Custom::VeeamAwsConfigurator", "Registration").create(
                 json!({"RoleName": "VeeamRole", "RoleExtId": "BenchExternalId0001", "Purpose": format!("bench-{n}")}),
-            )
-        } else {
-            Resource::new("Custom::RandomExtIdGenerator", "ExtId").create(
-                &self.bucket.url(&key),
-                &key,
-                json!({"Length": 32}),
-            )
+            ),
+            Function::RandomExtId => resource("Custom::RandomExtIdGenerator", "ExtId").create(json!({"Length": 32})),
         }
     }
 }
@@ -144,36 +126,30 @@ pub async fn measure_function(
             .push((first_poll - sandbox.started).as_secs_f64() * 1000.0);
     }
 
-    let runtime = RuntimeApi::start().await.map_err(Error::start)?;
-    let sandbox = Sandbox::start(&binary, &runtime, &env).map_err(Error::start)?;
+    let lambda = Lambda::start(&binary, &env).await.map_err(Error::start)?;
     // The first event pays for the login and the secret: it is the cold one, not measured.
     for n in 0..=warm_events {
         let started = Instant::now();
-        let completion = runtime
-            .invoke(
-                &rig.event(function, n),
-                Deadline::In(Duration::from_secs(30)),
-                Duration::from_secs(5),
-            )
+        let delivery = lambda
+            .deliver(&Rig::event(function, n), Deadline::In(Duration::from_secs(30)))
             .await;
-        if completion != Completion::Response("null".into()) {
+        if delivery.completion != Completion::Response("null".into()) {
             return Err(Error::Unanswered {
                 function,
                 event: n,
-                completion: format!("{completion:?}"),
+                completion: format!("{:?}", delivery.completion),
             });
         }
         if n > 0 {
             figures.warm_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            let key = format!("bench-{function}-{n}");
-            if let Some(put) = rig.bucket.puts_for(&key).last() {
+            if let Some(put) = &delivery.answer {
                 figures
                     .answered_ms
                     .push((put.at.into_std() - started).as_secs_f64() * 1000.0);
             }
         }
     }
-    figures.peak_rss_kib = sandbox.pid().and_then(peak_rss_kib);
+    figures.peak_rss_kib = lambda.sandbox.pid().and_then(peak_rss_kib);
     Ok(figures)
 }
 
@@ -209,7 +185,7 @@ pub async fn rollout(
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..accounts {
-        let mut stack = Stack::new(
+        let mut stack = member_stack(
             Arc::clone(&template),
             &format!("{:012}", 310_000_000_000_u64 + n as u64),
             &ROLES_PARAMETERS,
@@ -217,7 +193,11 @@ pub async fn rollout(
         let (world, permits) = (Arc::clone(&world), Arc::clone(&permits));
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(Error::start)?;
-            stack.create(&world).await.map(drop).map_err(Error::from)
+            stack
+                .create(world.as_ref())
+                .await
+                .map(drop)
+                .map_err(|e| Error::Demo(e.into()))
         });
     }
     while let Some(result) = tasks.join_next().await {

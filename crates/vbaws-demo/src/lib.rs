@@ -1,34 +1,41 @@
 //! An AWS Organization's rollout of the roles StackSet, played on one machine with the real
-//! function binaries, the appliance simulator and a CloudFormation player for `roles.yaml`.
+//! function binaries, the appliance simulator and `vbaws-template`'s CloudFormation player for
+//! `roles.yaml`.
 
-pub mod stack;
 pub mod story;
 pub mod world;
 
-pub use stack::Stack;
-pub use world::World;
+pub use vbaws_template::Stack;
+pub use world::{World, member_stack};
 
 /// What stops the demo.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("could not start the local environment: {0}")]
-    Start(String),
-    #[error("S3 (moto): {0}")]
-    Aws(String),
-    #[error("the template cannot be played: {0}")]
-    Template(String),
+    Start(Box<dyn std::error::Error + Send + Sync>),
+    #[error("S3 (moto) {operation}: {problem}")]
+    Aws {
+        operation: &'static str,
+        problem: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("no function has the ServiceToken {0}")]
+    UnknownFunction(String),
     #[error("no answer arrived for {0}")]
     Unanswered(String),
-    #[error("account {account}: {resource} answered FAILED: {reason}")]
-    Failed {
-        account: String,
-        resource: String,
-        reason: String,
-    },
+    #[error("the answer for {key} is not JSON: {problem}")]
+    AnswerNotJson { key: String, problem: serde_json::Error },
+    #[error(transparent)]
+    Stack(#[from] vbaws_template::PlayError),
 }
 
 impl DemoError {
-    pub(crate) fn start(error: impl std::fmt::Display) -> Self {
-        Self::Start(error.to_string())
+    pub(crate) fn start(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Start(Box::new(error))
+    }
+
+    pub(crate) fn aws(
+        operation: &'static str,
+    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Self {
+        move |problem| Self::Aws { operation, problem }
     }
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{Mutex, Semaphore};
 use vbaws_template::Template;
 
-use crate::{DemoError, Stack, World, world::ROLES_PARAMETERS};
+use crate::{DemoError, Stack, World, member_stack, world::ROLES_PARAMETERS};
 
 /// Which story the demo tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -65,7 +65,7 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         return migrate(world, template, plan, started).await;
     }
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
-    let new_stack = |n: usize| Stack::new(Arc::clone(&template), &account(n), &ROLES_PARAMETERS);
+    let new_stack = |n: usize| member_stack(Arc::clone(&template), &account(n), &ROLES_PARAMETERS);
 
     say(&format!(
         "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
@@ -74,7 +74,7 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let initial: Vec<Stack> = match &plan.account_ids {
         Some(ids) => ids
             .iter()
-            .map(|id| Stack::new(Arc::clone(&template), id, &ROLES_PARAMETERS))
+            .map(|id| member_stack(Arc::clone(&template), id, &ROLES_PARAMETERS))
             .collect(),
         None => (0..plan.accounts).map(new_stack).collect(),
     };
@@ -143,7 +143,7 @@ async fn migrate(
     say("2. The new StackSet rolls out to the same OU: each registration is taken over in place");
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
     let batch = (0..plan.accounts)
-        .map(|n| Stack::new(Arc::clone(&template), &account(n), &ROLES_PARAMETERS))
+        .map(|n| member_stack(Arc::clone(&template), &account(n), &ROLES_PARAMETERS))
         .collect();
     fan_out(&world, &stacks, batch, plan.concurrency, Action::Create).await?;
 
@@ -235,19 +235,19 @@ async fn fan_out(
             bar.clone(),
         );
         tasks.spawn(async move {
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .map_err(|e| DemoError::Start(e.to_string()))?;
+            let _permit = permits.acquire_owned().await.map_err(DemoError::start)?;
             let started = Instant::now();
             let done = match action {
                 Action::Create => stack
-                    .create(&world)
+                    .create(world.as_ref())
                     .await
                     .map(|n| format!("CREATE_COMPLETE ({n} custom resources)")),
-                Action::Delete => stack.delete(&world).await.map(|()| "DELETE_COMPLETE".to_owned()),
+                Action::Delete => stack
+                    .delete(world.as_ref())
+                    .await
+                    .map(|()| "DELETE_COMPLETE".to_owned()),
                 Action::Rotate => stack
-                    .update(&world, &[("ExternalIdRotation", "rotated-2026-11")])
+                    .update(world.as_ref(), &[("ExternalIdRotation", "rotated-2026-11")])
                     .await
                     .map(|n| format!("UPDATE_COMPLETE ({n} custom resources updated)")),
             };
@@ -268,15 +268,12 @@ async fn fan_out(
             if action != Action::Delete {
                 stacks.lock().await.insert(stack.account.clone(), stack);
             }
-            done.map(|_| ())
+            done.map(|_| ()).map_err(DemoError::from)
         });
     }
     let mut first_error = None;
     while let Some(result) = tasks.join_next().await {
-        if let Err(error) = result
-            .map_err(|e| DemoError::Start(e.to_string()))
-            .and_then(|r| r)
-        {
+        if let Err(error) = result.map_err(DemoError::start).and_then(|r| r) {
             first_error.get_or_insert(error);
         }
     }

@@ -13,8 +13,11 @@ use aws_sdk_s3::{
     config::{BehaviorVersion, Credentials, Region},
     presigning::PresigningConfig,
 };
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
+use vbaws_template::{Answer, Deliver, DeliveryError, Stack, Template, event::Event};
 use vbaws_testkit::{Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension, configurator_env};
 
 use crate::DemoError;
@@ -45,7 +48,6 @@ pub struct World {
     ext_id: RuntimeApi,
     configurator: RuntimeApi,
     sandboxes: Vec<Sandbox>,
-    next_request: AtomicU64,
     pub events: AtomicU64,
     pub failed: AtomicU64,
     pub unanswered: AtomicU64,
@@ -75,7 +77,7 @@ impl World {
             .bucket(BUCKET)
             .send()
             .await
-            .map_err(|e| DemoError::Aws(format!("{e:?}")))?;
+            .map_err(|e| DemoError::aws("CreateBucket")(Box::new(e)))?;
 
         let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
         let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
@@ -88,14 +90,14 @@ impl World {
             )
             .map_err(DemoError::start)?,
         ];
-        let env = configurator_env(
+        let mut env = configurator_env(
             &appliance.url(),
             &appliance.identity.fingerprint,
             extension.port(),
             SECRET_ID,
             SESSION_TOKEN,
-            &moto_host,
         );
+        env.push(("RESPONSE_URL_ALLOWED_HOSTS", moto_host));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for _ in 0..configurator_sandboxes {
             sandboxes.push(
@@ -111,52 +113,40 @@ impl World {
             ext_id,
             configurator,
             sandboxes,
-            next_request: AtomicU64::new(1),
             events: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
         })
     }
 
-    /// Invokes the function behind `service_token` with `event`, as CloudFormation does: a fresh
-    /// RequestId and a pre-signed PUT URL, then the answer read back from the bucket.
-    pub async fn invoke(&self, service_token: &str, mut event: Value) -> Result<Value, DemoError> {
+    /// Invokes the function behind `service_token` with `event`, as CloudFormation does: a
+    /// pre-signed PUT URL of the response bucket, then the answer read back from the bucket.
+    pub async fn invoke(&self, service_token: &str, event: &Event) -> Result<Value, DemoError> {
         let runtime = match service_token {
             RANDOM_EXT_ID_ARN => &self.ext_id,
             CONFIGURATOR_ARN => &self.configurator,
-            other => {
-                return Err(DemoError::Template(format!(
-                    "no function has the ServiceToken {other}"
-                )));
-            }
+            other => return Err(DemoError::UnknownFunction(other.to_owned())),
         };
-        let request_id = format!(
-            "{:08x}-0000-4000-8000-{:012x}",
-            std::process::id(),
-            self.next_request.fetch_add(1, Ordering::Relaxed)
-        );
         let key = format!(
-            "{}|{}|{request_id}",
-            event["StackId"].as_str().unwrap_or_default(),
-            event["LogicalResourceId"].as_str().unwrap_or_default()
+            "{}|{}|{}",
+            event.stack_id(),
+            event.logical_resource_id(),
+            event.request_id()
         );
+        let expiry = PresigningConfig::expires_in(Duration::from_secs(7200))
+            .map_err(|e| DemoError::aws("presigning")(Box::new(e)))?;
         let presigned = self
             .s3
             .put_object()
             .bucket(BUCKET)
             .key(&key)
-            .presigned(
-                PresigningConfig::expires_in(Duration::from_secs(7200))
-                    .map_err(|e| DemoError::Aws(e.to_string()))?,
-            )
+            .presigned(expiry)
             .await
-            .map_err(|e| DemoError::Aws(format!("{e:?}")))?;
-        event["ResponseURL"] = json!(presigned.uri());
-        event["RequestId"] = json!(request_id);
+            .map_err(|e| DemoError::aws("PutObject presigning")(Box::new(e)))?;
         self.events.fetch_add(1, Ordering::Relaxed);
         let completion = runtime
             .invoke(
-                &event,
+                &event.to_json(presigned.uri()),
                 Deadline::In(Duration::from_secs(60)),
                 Duration::from_secs(10),
             )
@@ -174,10 +164,10 @@ impl World {
             .body
             .collect()
             .await
-            .map_err(|e| DemoError::Aws(e.to_string()))?
+            .map_err(|e| DemoError::aws("GetObject")(Box::new(e)))?
             .into_bytes();
         let answer: Value =
-            serde_json::from_slice(&bytes).map_err(|e| DemoError::Aws(format!("answer is not JSON: {e}")))?;
+            serde_json::from_slice(&bytes).map_err(|problem| DemoError::AnswerNotJson { key, problem })?;
         if answer["Status"] != "SUCCESS" {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -188,6 +178,24 @@ impl World {
     pub fn function_output(&self) -> String {
         self.sandboxes.iter().map(Sandbox::output).collect()
     }
+}
+
+impl Deliver for World {
+    async fn deliver(&self, service_token: &str, event: Event) -> Result<Answer, DeliveryError> {
+        let answer = self.invoke(service_token, &event).await?;
+        Ok(Answer::from_json(&answer))
+    }
+}
+
+/// A member account's stack instance of the roles StackSet.
+pub fn member_stack(template: Arc<Template>, account: &str, parameters: &[(&str, &str)]) -> Stack {
+    Stack::new(
+        template,
+        account,
+        "us-east-1",
+        "StackSet-vbaws-veeam-roles-5b3a7c10",
+        parameters,
+    )
 }
 
 fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {

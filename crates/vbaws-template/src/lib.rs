@@ -4,6 +4,8 @@
 //! dependencies. Enough to play CloudFormation for our own templates locally and to check them;
 //! not a general CloudFormation engine.
 
+pub mod event;
+pub mod player;
 mod resolve;
 mod rules;
 
@@ -11,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+pub use player::{Answer, Deliver, DeliveryError, PlayError, Stack};
 pub use resolve::Context;
 pub use rules::BrokenRule;
 

@@ -2,11 +2,9 @@
 //! functions accept, every attribute the templates read is one the functions return, and every
 //! environment variable the functions read is set by the Lambdas template.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
-use serde_json::Value;
-use vbaws_template::{Context, Template};
-use vbaws_testkit::events::stringify;
+use vbaws_template::{Answer, Deliver, DeliveryError, Stack, Template, event::Event};
 
 fn template(name: &str) -> Template {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,10 +13,60 @@ fn template(name: &str) -> Template {
     Template::from_yaml(&std::fs::read_to_string(&path).expect("template")).expect("valid template")
 }
 
-/// Creates the roles stack as CloudFormation would, checking each custom resource's properties
-/// against the function that receives them, and feeding the functions' Data to what follows.
-fn walk_roles_stack(parameters: &[(&str, &str)]) {
-    let roles = template("roles.yaml");
+/// The functions' own property types, standing in for the functions: each event's properties
+/// must parse as the function receiving them parses them, and the answer carries the Data the
+/// function returns.
+struct Functions;
+
+impl Deliver for Functions {
+    async fn deliver(&self, _service_token: &str, event: Event) -> Result<Answer, DeliveryError> {
+        let id = event.logical_resource_id().to_owned();
+        let properties = event.properties().clone();
+        let mut answer = Answer {
+            success: true,
+            ..Answer::default()
+        };
+        match event.resource_type() {
+            "Custom::RandomExtIdGenerator" => {
+                let props: random_ext_id::Properties = serde_json::from_value(properties)
+                    .map_err(|e| format!("{id}: random-ext-id refuses its properties: {e}"))?;
+                let seed = random_ext_id::Seed::generate()?;
+                answer.data.insert(
+                    random_ext_id::RANDOM_EXT_ID.to_owned(),
+                    random_ext_id::external_id(&seed, props.length),
+                );
+                answer.physical_resource_id = seed.physical_id();
+            }
+            "Custom::VeeamAwsConfigurator" => {
+                let props: veeam_configurator::Properties = serde_json::from_value(properties)
+                    .map_err(|e| format!("{id}: veeam-configurator refuses its properties: {e}"))?;
+                if props.member_account_id.as_deref() != Some(ACCOUNT) {
+                    return Err(format!("{id}: MemberAccountId is {:?}", props.member_account_id).into());
+                }
+                let (veeam_id, name) = (
+                    "d98f4d37-7874-4be1-9702-770078f5c9cd",
+                    props.display_name(ACCOUNT),
+                );
+                answer.physical_resource_id = veeam_configurator::physical_id(&name, veeam_id);
+                answer
+                    .data
+                    .insert(veeam_configurator::VEEAM_ROLE_ID.to_owned(), veeam_id.to_owned());
+                answer
+                    .data
+                    .insert(veeam_configurator::VEEAM_ROLE_NAME.to_owned(), name);
+            }
+            other => return Err(format!("{id}: no function serves {other}").into()),
+        }
+        Ok(answer)
+    }
+}
+
+const ACCOUNT: &str = "123456789012";
+
+/// Creates the roles stack with the project's CloudFormation player, each custom resource's
+/// properties checked by the function that receives them, and their Data fed to what follows.
+async fn walk_roles_stack(parameters: &[(&str, &str)]) {
+    let roles = Arc::new(template("roles.yaml"));
     let mut all: Vec<(&str, &str)> = vec![
         ("HomeRegion", "us-east-1"),
         (
@@ -35,69 +83,37 @@ fn walk_roles_stack(parameters: &[(&str, &str)]) {
         ),
     ];
     all.extend_from_slice(parameters);
-    let mut context = Context::for_stack(&roles, "123456789012", "us-east-1", "StackSet-veeam-roles", &all);
-    assert_eq!(roles.broken_rules(&context).expect("rules"), []);
-    let mut custom = 0;
-    for id in roles.creation_order().expect("no cycle") {
-        let resource = roles.resource(&id).expect("resource");
-        assert!(context.creates(&roles, resource.condition).expect("condition"));
-        let properties = stringify(
-            context
-                .resolve(&roles, resource.properties)
-                .unwrap_or_else(|e| panic!("{id}: {e}")),
-        );
-        let attribute = |key: &str| (id.clone(), key.to_owned());
-        match resource.resource_type {
-            "Custom::RandomExtIdGenerator" => {
-                let props: random_ext_id::Properties = serde_json::from_value(properties)
-                    .unwrap_or_else(|e| panic!("{id}: random-ext-id refuses its properties: {e}"));
-                let seed = random_ext_id::Seed::generate().expect("entropy");
-                context.attributes.insert(
-                    attribute(random_ext_id::RANDOM_EXT_ID),
-                    random_ext_id::external_id(&seed, props.length),
-                );
-                context.refs.insert(id.clone(), seed.physical_id());
-                custom += 1;
-            }
-            "Custom::VeeamAwsConfigurator" => {
-                let props: veeam_configurator::Properties = serde_json::from_value(properties)
-                    .unwrap_or_else(|e| panic!("{id}: veeam-configurator refuses its properties: {e}"));
-                assert_eq!(props.member_account_id.as_deref(), Some("123456789012"));
-                context.attributes.insert(
-                    attribute(veeam_configurator::VEEAM_ROLE_ID),
-                    "d98f4d37-7874-4be1-9702-770078f5c9cd".into(),
-                );
-                context.attributes.insert(
-                    attribute(veeam_configurator::VEEAM_ROLE_NAME),
-                    props.display_name("123456789012"),
-                );
-                custom += 1;
-            }
-            other => {
-                let name = properties
-                    .get("RoleName")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&id)
-                    .to_owned();
-                assert!(other.starts_with("AWS::"), "{id}: unexpected type {other}");
-                context
-                    .attributes
-                    .insert(attribute("Arn"), format!("arn:aws:iam::123456789012:role/{name}"));
-                context.refs.insert(id.clone(), name);
-            }
-        }
-    }
+    let mut stack = Stack::new(
+        Arc::clone(&roles),
+        ACCOUNT,
+        "us-east-1",
+        "StackSet-veeam-roles",
+        &all,
+    );
+    let custom = stack.create(&Functions).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(custom, 4, "two external IDs and two registrations");
+    assert_eq!(
+        stack.aws_resources().len() + custom,
+        roles.resources().count(),
+        "every resource is created with these parameters"
+    );
+    for (id, resource_type, _) in stack.aws_resources() {
+        assert!(
+            resource_type.starts_with("AWS::"),
+            "{id}: unexpected type {resource_type}"
+        );
+    }
 }
 
-#[test]
-fn the_functions_accept_the_properties_of_every_custom_resource() {
-    walk_roles_stack(&[]);
+#[tokio::test]
+async fn the_functions_accept_the_properties_of_every_custom_resource() {
+    walk_roles_stack(&[]).await;
     walk_roles_stack(&[
         ("RolePath", "/veeam/"),
         ("OnDelete", "Retain"),
         ("ExternalIdLength", "64"),
-    ]);
+    ])
+    .await;
 }
 
 #[test]

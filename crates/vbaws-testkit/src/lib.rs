@@ -22,7 +22,7 @@ mod sandbox;
 mod serve;
 
 pub use extension::SecretsExtension;
-pub use lambda::Lambda;
+pub use lambda::{Delivery, Lambda};
 pub use moto::{Moto, free_port};
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};

@@ -88,14 +88,13 @@ async fn collect(stream: impl AsyncRead + Unpin, into: Arc<Mutex<String>>) {
 
 /// The environment the Lambdas template gives `veeam-configurator`, pointed at local
 /// stand-ins: the appliance (pinned by its certificate's fingerprint), the extension's port and
-/// session token, the secret's ID, and the one host its answers may go to.
+/// session token, and the secret's ID. The host its answers may go to is the rig's to add.
 pub fn configurator_env(
     api_url: &str,
     cert_sha256: &str,
     extension_port: u16,
     secret_id: &str,
     session_token: &str,
-    response_host: &str,
 ) -> Vec<(&'static str, String)> {
     vec![
         ("VEEAM_API_URL", api_url.to_owned()),
@@ -106,6 +105,5 @@ pub fn configurator_env(
             extension_port.to_string(),
         ),
         ("AWS_SESSION_TOKEN", session_token.to_owned()),
-        ("RESPONSE_URL_ALLOWED_HOSTS", response_host.to_owned()),
     ]
 }

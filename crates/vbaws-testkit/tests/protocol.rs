@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use vbaws_testkit::{
     Completion, Deadline, Lambda, RecordedPut, ResponseBucket, SIGNATURE,
-    events::{Resource, request_id},
+    events::{CustomResource, resource},
 };
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
 struct Rig {
     lambda: Lambda,
-    resource: Resource,
+    resource: CustomResource,
 }
 
 impl Rig {
@@ -24,25 +24,20 @@ impl Rig {
             .expect("probe starts");
         Self {
             lambda,
-            resource: Resource::new("Custom::Probe", "Probe"),
+            resource: resource("Custom::Probe", "Probe"),
         }
     }
 
     /// Sends `event` and returns how the invocation ended and the delivered answer for `key`.
     async fn send(&self, key: &str, event: Value, deadline: Deadline) -> (Completion, Option<RecordedPut>) {
-        let completion = self.lambda.runtime.invoke(&event, deadline, PATIENCE).await;
-        (
-            completion,
-            self.lambda
-                .bucket
-                .delivered(key, Duration::from_millis(200))
-                .await,
-        )
+        let delivery = self.lambda.deliver_json(key, &event, deadline).await;
+        (delivery.completion, delivery.answer)
     }
 
     async fn create(&self, props: Value) -> (String, Completion, Option<RecordedPut>) {
-        let key = request_id();
-        let event = self.resource.create(&self.lambda.bucket.url(&key), &key, props);
+        let event = self.resource.create(props);
+        let key = event.request_id().to_owned();
+        let event = event.to_json(&self.lambda.bucket.url(&key));
         let (completion, put) = self
             .send(&key, event, Deadline::In(Duration::from_secs(30)))
             .await;
@@ -84,14 +79,9 @@ async fn create_is_answered_once_with_exact_headers_and_copied_routing_fields() 
 #[tokio::test]
 async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replaces() {
     let rig = Rig::start(&[]).await;
-    let url_key = request_id();
-    let update = rig.resource.update(
-        &rig.lambda.bucket.url(&url_key),
-        &url_key,
-        "probe-1",
-        json!({}),
-        json!({}),
-    );
+    let update = rig.resource.update("probe-1", json!({}), json!({}));
+    let url_key = update.request_id().to_owned();
+    let update = update.to_json(&rig.lambda.bucket.url(&url_key));
     assert_eq!(
         answered(
             rig.send(&url_key, update, Deadline::In(Duration::from_secs(30)))
@@ -101,14 +91,11 @@ async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replace
         "probe-1"
     );
 
-    let url_key = request_id();
-    let replace = rig.resource.update(
-        &rig.lambda.bucket.url(&url_key),
-        &url_key,
-        "probe-1",
-        json!({"PhysicalId": "probe-2"}),
-        json!({}),
-    );
+    let replace = rig
+        .resource
+        .update("probe-1", json!({"PhysicalId": "probe-2"}), json!({}));
+    let url_key = replace.request_id().to_owned();
+    let replace = replace.to_json(&rig.lambda.bucket.url(&url_key));
     assert_eq!(
         answered(
             rig.send(&url_key, replace, Deadline::In(Duration::from_secs(30)))
@@ -118,13 +105,9 @@ async fn update_and_delete_keep_the_event_physical_id_unless_the_handler_replace
         "probe-2"
     );
 
-    let url_key = request_id();
-    let delete = rig.resource.delete(
-        &rig.lambda.bucket.url(&url_key),
-        &url_key,
-        "probe-1",
-        json!({"PhysicalId": "other"}),
-    );
+    let delete = rig.resource.delete("probe-1", json!({"PhysicalId": "other"}));
+    let url_key = delete.request_id().to_owned();
+    let delete = delete.to_json(&rig.lambda.bucket.url(&url_key));
     assert_eq!(
         answered(
             rig.send(&url_key, delete, Deadline::In(Duration::from_secs(30)))
@@ -157,8 +140,9 @@ async fn bad_input_is_failed_with_a_reason_that_names_it() {
             .starts_with("vbaws:create-failed:")
     );
 
-    let key = request_id();
-    let mut event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
+    let event = rig.resource.create(json!({}));
+    let key = event.request_id().to_owned();
+    let mut event = event.to_json(&rig.lambda.bucket.url(&key));
     event["RequestType"] = json!("Destroy");
     let body = answered(
         rig.send(&key, event, Deadline::In(Duration::from_secs(30)))
@@ -174,8 +158,9 @@ async fn bad_input_is_failed_with_a_reason_that_names_it() {
         "{body}"
     );
 
-    let key = request_id();
-    let mut event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
+    let event = rig.resource.create(json!({}));
+    let key = event.request_id().to_owned();
+    let mut event = event.to_json(&rig.lambda.bucket.url(&key));
     event.as_object_mut().expect("object").remove("StackId");
     let body = answered(
         rig.send(&key, event, Deadline::In(Duration::from_secs(30)))
@@ -222,10 +207,9 @@ async fn a_panic_is_answered_failed_and_the_sandbox_serves_the_next_event() {
 #[tokio::test]
 async fn slow_work_is_abandoned_and_answered_before_a_close_deadline() {
     let rig = Rig::start(&[("PROBE_SAFETY_MARGIN_MS", "1500")]).await;
-    let key = request_id();
-    let event = rig
-        .resource
-        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 60_000}));
+    let event = rig.resource.create(json!({"SleepMs": 60_000}));
+    let key = event.request_id().to_owned();
+    let event = event.to_json(&rig.lambda.bucket.url(&key));
     let sent = Instant::now();
     let deadline = Duration::from_secs(4);
     let (completion, put) = rig.send(&key, event, Deadline::In(deadline)).await;
@@ -256,10 +240,9 @@ async fn a_nonsense_deadline_falls_back_to_the_configured_budget() {
         ("PROBE_SAFETY_MARGIN_MS", "1000"),
     ])
     .await;
-    let key = request_id();
-    let event = rig
-        .resource
-        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 10}));
+    let event = rig.resource.create(json!({"SleepMs": 10}));
+    let key = event.request_id().to_owned();
+    let event = event.to_json(&rig.lambda.bucket.url(&key));
     let (_, put) = rig.send(&key, event, Deadline::Raw(600_000)).await;
     assert_eq!(answered(put)["Status"], "SUCCESS");
     assert!(
@@ -268,10 +251,9 @@ async fn a_nonsense_deadline_falls_back_to_the_configured_budget() {
         rig.output()
     );
 
-    let key = request_id();
-    let event = rig
-        .resource
-        .create(&rig.lambda.bucket.url(&key), &key, json!({"SleepMs": 30_000}));
+    let event = rig.resource.create(json!({"SleepMs": 30_000}));
+    let key = event.request_id().to_owned();
+    let event = event.to_json(&rig.lambda.bucket.url(&key));
     let sent = Instant::now();
     let (_, put) = rig.send(&key, event, Deadline::Raw(0)).await;
     let put = put.expect("answered within the fallback budget");
@@ -312,8 +294,9 @@ async fn a_refusing_bucket_is_retried_until_it_accepts() {
 async fn a_bucket_that_never_accepts_gets_up_before_the_deadline_and_lambda_is_told() {
     let rig = Rig::start(&[("PROBE_SAFETY_MARGIN_MS", "1000")]).await;
     rig.lambda.bucket.refuse_next(&[503; 1000]);
-    let key = request_id();
-    let event = rig.resource.create(&rig.lambda.bucket.url(&key), &key, json!({}));
+    let event = rig.resource.create(json!({}));
+    let key = event.request_id().to_owned();
+    let event = event.to_json(&rig.lambda.bucket.url(&key));
     let sent = Instant::now();
     let (completion, _) = rig.send(&key, event, Deadline::In(Duration::from_secs(3))).await;
     assert!(
@@ -369,14 +352,10 @@ async fn the_delete_of_a_failed_create_succeeds_without_calling_the_handler() {
         .expect("marker")
         .to_owned();
 
-    let key = request_id();
     // Were the handler called, it would panic and answer FAILED.
-    let delete = rig.resource.delete(
-        &rig.lambda.bucket.url(&key),
-        &key,
-        &marker,
-        json!({"Panic": true}),
-    );
+    let delete = rig.resource.delete(&marker, json!({"Panic": true}));
+    let key = delete.request_id().to_owned();
+    let delete = delete.to_json(&rig.lambda.bucket.url(&key));
     let body = answered(
         rig.send(&key, delete, Deadline::In(Duration::from_secs(30)))
             .await
@@ -462,8 +441,9 @@ async fn a_response_url_outside_the_allow_list_gets_no_put() {
     let elsewhere = ResponseBucket::start()
         .await
         .expect("a second server, not allowed");
-    let key = request_id();
-    let forged = rig.resource.create(&elsewhere.url(&key), &key, json!({}));
+    let forged = rig.resource.create(json!({}));
+    let key = forged.request_id().to_owned();
+    let forged = forged.to_json(&elsewhere.url(&key));
     let completion = rig
         .lambda
         .runtime

@@ -3,7 +3,6 @@
 mod harness;
 
 use harness::{PASSWORD, Rig, SECRET_ID, Setup, USER, props, reason, secret_json};
-use serde_json::json;
 use vbaws_testkit::{Moto, SecretsExtension, free_port};
 
 #[tokio::test]
@@ -148,9 +147,15 @@ async fn without_an_extension_the_sdk_reads_the_secret() {
     })
     .await;
     let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "SUCCESS", "{answer} {}", rig.sandbox.output());
+    assert_eq!(
+        answer["Status"],
+        "SUCCESS",
+        "{answer} {}",
+        rig.lambda.sandbox.output()
+    );
     assert!(
-        rig.sandbox
+        rig.lambda
+            .sandbox
             .output()
             .contains("no Parameters and Secrets extension answered")
     );
@@ -168,7 +173,12 @@ async fn a_rotated_password_is_read_again_past_the_extension_cache() {
     .await;
     rig.appliance.sim.set_password(USER, "the-rotated-password");
     let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "SUCCESS", "{answer} {}", rig.sandbox.output());
+    assert_eq!(
+        answer["Status"],
+        "SUCCESS",
+        "{answer} {}",
+        rig.lambda.sandbox.output()
+    );
     assert_eq!(rig.appliance.sim.logins(), 1);
     let statuses: Vec<u16> = rig
         .appliance
@@ -180,7 +190,7 @@ async fn a_rotated_password_is_read_again_past_the_extension_cache() {
         .collect();
     // 1.9-rev0 refused once; the refused login settled the revision for the second one.
     assert_eq!(statuses, [400, 401, 200]);
-    assert!(!rig.sandbox.output().contains("the-rotated-password"));
+    assert!(!rig.lambda.sandbox.output().contains("the-rotated-password"));
 
     // A password that is wrong everywhere fails with a Reason that says where to look.
     rig.appliance.sim.set_password(USER, "changed-again");
@@ -202,13 +212,10 @@ async fn a_cold_extension_is_waited_for_briefly() {
         ..Setup::default()
     })
     .await;
-    let key = vbaws_testkit::events::request_id();
-    let mut event = rig.resource.create("", &key, props("VeeamEc2Role", "ec2"));
-    event["ResponseURL"] = json!(rig.bucket.url(&key));
-    let invocation = rig.runtime.invoke(
+    let event = rig.resource.create(props("VeeamEc2Role", "ec2"));
+    let delivery = rig.lambda.deliver(
         &event,
         vbaws_testkit::Deadline::In(std::time::Duration::from_secs(30)),
-        std::time::Duration::from_secs(5),
     );
     // The extension starts listening while the function is already asking for the secret.
     let late = async {
@@ -219,13 +226,8 @@ async fn a_cold_extension_is_waited_for_briefly() {
         extension.set_secret(SECRET_ID, &secret_json(PASSWORD));
         extension
     };
-    let (_, extension) = tokio::join!(invocation, late);
-    let answer = rig
-        .bucket
-        .delivered(&key, std::time::Duration::from_secs(1))
-        .await
-        .expect("answered")
-        .json();
+    let (delivery, extension) = tokio::join!(delivery, late);
+    let answer = delivery.json();
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(extension.requests().len(), 1);
 }

@@ -39,13 +39,9 @@ async fn create_registers_the_role_with_its_external_id() {
 #[tokio::test]
 async fn a_duplicate_create_answers_the_same_id_and_leaves_one_role() {
     let rig = Rig::start().await;
-    let event = rig.resource.create(
-        "",
-        "2f0c6a58-2d3e-4f7a-9b1c-3e4d5f6a7b8c",
-        props("VeeamEc2Role", "ec2"),
-    );
-    let first = rig.send(event.clone()).await;
-    let second = rig.send(event).await;
+    let event = rig.resource.create(props("VeeamEc2Role", "ec2"));
+    let first = rig.send(&event).await;
+    let second = rig.send(&event).await;
     assert_eq!(second["Status"], "SUCCESS", "{second}");
     assert_eq!(first["PhysicalResourceId"], second["PhysicalResourceId"]);
     assert_eq!(rig.registrations().len(), 1);
@@ -191,8 +187,7 @@ async fn a_role_not_yet_assumable_is_retried_until_iam_propagates_it() {
     });
     let answer = rig
         .send_within(
-            rig.resource
-                .create("", &vbaws_testkit::events::request_id(), props("Other", "rds")),
+            &rig.resource.create(props("Other", "rds")),
             Duration::from_secs(12),
         )
         .await;
@@ -385,7 +380,7 @@ async fn an_appliance_that_does_not_answer_fails_in_time_naming_the_url() {
     let started = tokio::time::Instant::now();
     let answer = rig
         .send_within(
-            rig.resource.create("", "r-1", props("VeeamEc2Role", "ec2")),
+            &rig.resource.create(props("VeeamEc2Role", "ec2")),
             Duration::from_secs(12),
         )
         .await;
@@ -412,7 +407,7 @@ async fn an_appliance_that_does_not_answer_fails_in_time_naming_the_url() {
     });
     let answer = rig
         .send_within(
-            rig.resource.create("", "r-2", props("VeeamEc2Role", "ec2")),
+            &rig.resource.create(props("VeeamEc2Role", "ec2")),
             Duration::from_secs(12),
         )
         .await;

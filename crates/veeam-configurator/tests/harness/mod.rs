@@ -7,8 +7,8 @@ use std::{path::Path, time::Duration};
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
 use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, SIGNATURE, Sandbox, SecretsExtension, configurator_env,
-    events::{Resource, request_id},
+    Completion, Deadline, Lambda, SIGNATURE, SecretsExtension, configurator_env,
+    events::{CustomResource, Event, resource_in},
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -22,12 +22,10 @@ pub const SECRET_ID: &str = "veeam/appliance-admin";
 pub const SECRETS: &[&str] = &[PASSWORD, SESSION_TOKEN, EXT_ID, SIGNATURE];
 
 pub struct Rig {
-    pub runtime: RuntimeApi,
-    pub bucket: ResponseBucket,
+    pub lambda: Lambda,
     pub appliance: Running,
     pub extension: SecretsExtension,
-    pub sandbox: Sandbox,
-    pub resource: Resource,
+    pub resource: CustomResource,
 }
 
 /// How a rig differs from the usual one.
@@ -63,16 +61,12 @@ impl Rig {
             .expect("simulator");
         let extension = SecretsExtension::start(SESSION_TOKEN).await.expect("extension");
         extension.set_secret(SECRET_ID, &setup.secret.unwrap_or_else(|| secret_json(PASSWORD)));
-        let runtime = RuntimeApi::start().await.expect("runtime api");
-        let bucket = ResponseBucket::start().await.expect("bucket");
-
         let mut env = configurator_env(
             &appliance.url(),
             &appliance.identity.fingerprint,
             extension.port(),
             SECRET_ID,
             SESSION_TOKEN,
-            &bucket.host(),
         );
         // Debug lines too are searched for secrets.
         env.push(("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()));
@@ -84,66 +78,50 @@ impl Rig {
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let binary = Path::new(env!("CARGO_BIN_EXE_veeam-configurator"));
-        let sandbox = Sandbox::start(binary, &runtime, &env).expect("function starts");
-        let resource =
-            Resource::new("Custom::VeeamAwsConfigurator", "Ec2RoleRegistration").in_account(ACCOUNT);
+        let lambda = Lambda::start(binary, &env).await.expect("function starts");
+        let resource = resource_in(ACCOUNT, "Custom::VeeamAwsConfigurator", "Ec2RoleRegistration");
         Self {
-            runtime,
-            bucket,
+            lambda,
             appliance,
             extension,
-            sandbox,
             resource,
         }
     }
 
-    /// Sends an event (its ResponseURL replaced) with a deadline `budget` away, and returns the
-    /// delivered answer.
-    pub async fn send_within(&self, mut event: Value, budget: Duration) -> Value {
-        let key = request_id();
-        event["ResponseURL"] = json!(self.bucket.url(&key));
-        let completion = self
-            .runtime
-            .invoke(&event, Deadline::In(budget), Duration::from_secs(5))
-            .await;
+    /// Delivers `event` with a deadline `budget` away, and returns the answer.
+    pub async fn send_within(&self, event: &Event, budget: Duration) -> Value {
+        let delivery = self.lambda.deliver(event, Deadline::In(budget)).await;
         assert_eq!(
-            completion,
+            delivery.completion,
             Completion::Response("null".into()),
             "{}",
-            self.sandbox.output()
+            self.lambda.sandbox.output()
         );
-        let answer = self
-            .bucket
-            .delivered(&key, Duration::from_secs(1))
-            .await
-            .expect("an answer")
-            .json();
+        let answer = delivery.json();
         self.assert_no_secret_in(&answer.to_string());
         answer
     }
 
-    pub async fn send(&self, event: Value) -> Value {
+    pub async fn send(&self, event: &Event) -> Value {
         self.send_within(event, Duration::from_secs(60)).await
     }
 
     pub async fn create(&self, props: Value) -> Value {
-        self.send(self.resource.create("", &request_id(), props)).await
+        self.send(&self.resource.create(props)).await
     }
 
     pub async fn update(&self, physical_id: &Value, props: Value, old: Value) -> Value {
         self.send(
-            self.resource
-                .update("", &request_id(), physical_id.as_str().expect("id"), props, old),
+            &self
+                .resource
+                .update(physical_id.as_str().expect("id"), props, old),
         )
         .await
     }
 
     pub async fn delete(&self, physical_id: &Value, props: Value) -> Value {
-        self.send(
-            self.resource
-                .delete("", &request_id(), physical_id.as_str().expect("id"), props),
-        )
-        .await
+        self.send(&self.resource.delete(physical_id.as_str().expect("id"), props))
+            .await
     }
 
     /// The registrations of member roles (the appliance's default role left out).
@@ -165,7 +143,7 @@ impl Rig {
     /// Asserts that nothing the function printed holds a secret, nor a token the appliance
     /// issued.
     pub fn assert_clean_output(&self) {
-        let output = self.sandbox.output();
+        let output = self.lambda.sandbox.output();
         self.assert_no_secret_in(&output);
         for token in self.appliance.sim.issued_tokens() {
             assert!(

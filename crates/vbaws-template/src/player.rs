@@ -1,0 +1,352 @@
+//! CloudFormation, played for one stack: the template's Rules checked, its resources created in
+//! dependency order, custom resources' events delivered (by whatever [`Deliver`]s them: the
+//! demo's Lambda sandboxes, or a test's stand-in), their Data fed to what depends on them,
+//! replacements cleaned up after an update, and AWS resources recorded as CloudFormation would
+//! name them (nothing is created).
+
+use std::{collections::BTreeMap, future::Future, sync::Arc};
+
+use serde_json::Value;
+
+use crate::{
+    Context, Error, Template,
+    event::{CustomResource, Event},
+};
+
+/// Why delivering an event failed (not a FAILED answer: no answer at all).
+pub type DeliveryError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends a custom resource's event to the function behind its ServiceToken, and reads back the
+/// answer that function PUT to the event's ResponseURL.
+pub trait Deliver: Sync {
+    fn deliver(
+        &self,
+        service_token: &str,
+        event: Event,
+    ) -> impl Future<Output = Result<Answer, DeliveryError>> + Send;
+}
+
+/// A custom resource's answer, as CloudFormation reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answer {
+    pub success: bool,
+    pub reason: String,
+    pub physical_resource_id: String,
+    pub data: BTreeMap<String, String>,
+}
+
+impl Answer {
+    /// Reads the JSON body a function PUT.
+    pub fn from_json(body: &Value) -> Self {
+        let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+        Self {
+            success: body["Status"] == "SUCCESS",
+            reason: text("Reason"),
+            physical_resource_id: text("PhysicalResourceId"),
+            data: body["Data"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect(),
+        }
+    }
+}
+
+/// What stops a stack operation.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    #[error(transparent)]
+    Template(#[from] Error),
+    #[error("rule {rule} refuses the parameters: {description}")]
+    RuleBroken { rule: String, description: String },
+    #[error("{0} was added by the update; the player does not add resources")]
+    Added(String),
+    #[error("{0} has no ServiceToken")]
+    NoServiceToken(String),
+    #[error("{resource}'s event was not answered: {problem}")]
+    Undelivered {
+        resource: String,
+        problem: DeliveryError,
+    },
+    #[error("account {account}: {resource} answered FAILED: {reason}")]
+    Failed {
+        account: String,
+        resource: String,
+        reason: String,
+    },
+}
+
+/// A resource as it stands in the stack.
+#[derive(Debug, Clone)]
+struct Deployed {
+    resource_type: String,
+    physical_id: String,
+    properties: Value,
+}
+
+/// One stack (a StackSet's stack instance, say).
+#[derive(Debug)]
+pub struct Stack {
+    pub account: String,
+    template: Arc<Template>,
+    context: Context,
+    deployed: BTreeMap<String, Deployed>,
+}
+
+impl Stack {
+    pub fn new(
+        template: Arc<Template>,
+        account: &str,
+        region: &str,
+        name: &str,
+        parameters: &[(&str, &str)],
+    ) -> Self {
+        let context = Context::for_stack(&template, account, region, name, parameters);
+        Self {
+            account: account.to_owned(),
+            template,
+            context,
+            deployed: BTreeMap::new(),
+        }
+    }
+
+    /// Creates every resource; on a FAILED answer, rolls back what was created and says why.
+    /// Returns how many custom resources were created.
+    pub async fn create(&mut self, to: &impl Deliver) -> Result<usize, PlayError> {
+        self.check_rules()?;
+        let mut custom = 0;
+        for id in self.template.creation_order()? {
+            let Some((resource_type, properties)) = self.resolve(&id)? else {
+                continue;
+            };
+            if !resource_type.starts_with("Custom::") {
+                self.record(&id, &resource_type, properties);
+                continue;
+            }
+            let event = self
+                .resource(&id, &resource_type, &properties)?
+                .create(properties.clone());
+            let answer = self.send(to, &id, &properties, event).await?;
+            if let Err(failed) = self.succeeded(&id, &answer) {
+                self.delete(to).await?;
+                return Err(failed);
+            }
+            self.accept(&id, &resource_type, properties, &answer);
+            custom += 1;
+        }
+        Ok(custom)
+    }
+
+    /// Applies new parameters: custom resources whose properties changed get an Update, and a
+    /// replaced one's old ID gets CloudFormation's cleanup Delete afterwards. Returns how many
+    /// custom resources were updated.
+    pub async fn update(
+        &mut self,
+        to: &impl Deliver,
+        parameters: &[(&str, &str)],
+    ) -> Result<usize, PlayError> {
+        self.context
+            .parameters
+            .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.check_rules()?;
+        let mut cleanup = Vec::new();
+        let mut updated = 0;
+        for id in self.template.creation_order()? {
+            let Some((resource_type, properties)) = self.resolve(&id)? else {
+                continue;
+            };
+            let Some(old) = self.deployed.get(&id).cloned() else {
+                return Err(PlayError::Added(id));
+            };
+            if !resource_type.starts_with("Custom::") {
+                self.record(&id, &resource_type, properties);
+                continue;
+            }
+            if old.properties == properties {
+                continue;
+            }
+            let event = self.resource(&id, &resource_type, &properties)?.update(
+                &old.physical_id,
+                properties.clone(),
+                old.properties.clone(),
+            );
+            let answer = self.send(to, &id, &properties, event).await?;
+            self.succeeded(&id, &answer)?;
+            if answer.physical_resource_id != old.physical_id {
+                cleanup.push((id.clone(), old));
+            }
+            self.accept(&id, &resource_type, properties, &answer);
+            updated += 1;
+        }
+        for (id, old) in cleanup {
+            self.remove(to, &id, &old).await?;
+        }
+        Ok(updated)
+    }
+
+    /// Deletes every resource, in reverse order of creation.
+    pub async fn delete(&mut self, to: &impl Deliver) -> Result<(), PlayError> {
+        for id in self.template.creation_order()?.iter().rev() {
+            if let Some(deployed) = self.deployed.remove(id)
+                && deployed.resource_type.starts_with("Custom::")
+            {
+                self.remove(to, id, &deployed).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The value a custom resource returned (its Data), as `Fn::GetAtt` reads it.
+    pub fn attribute(&self, resource: &str, key: &str) -> Option<&str> {
+        self.context
+            .attributes
+            .get(&(resource.to_owned(), key.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// The AWS resources CloudFormation would have created (logical ID, type, resolved
+    /// properties), in creation order.
+    pub fn aws_resources(&self) -> Vec<(String, String, Value)> {
+        let order = self.template.creation_order().unwrap_or_default();
+        order
+            .into_iter()
+            .filter_map(|id| {
+                let d = self.deployed.get(&id)?;
+                (!d.resource_type.starts_with("Custom::"))
+                    .then(|| (id.clone(), d.resource_type.clone(), d.properties.clone()))
+            })
+            .collect()
+    }
+
+    /// A recorded resource's resolved properties.
+    pub fn properties(&self, resource: &str) -> Option<&Value> {
+        self.deployed.get(resource).map(|d| &d.properties)
+    }
+
+    /// CloudFormation refuses a stack whose parameters break one of the template's Rules
+    /// before it creates or updates anything.
+    fn check_rules(&self) -> Result<(), PlayError> {
+        match self.template.broken_rules(&self.context)?.into_iter().next() {
+            None => Ok(()),
+            Some(broken) => Err(PlayError::RuleBroken {
+                rule: broken.rule,
+                description: broken.description,
+            }),
+        }
+    }
+
+    fn resolve(&self, id: &str) -> Result<Option<(String, Value)>, PlayError> {
+        let resource = self
+            .template
+            .resource(id)
+            .ok_or_else(|| Error::Unsupported(format!("no resource {id}")))?;
+        if !self.context.creates(&self.template, resource.condition)? {
+            return Ok(None);
+        }
+        let properties = self.context.resolve(&self.template, resource.properties)?;
+        Ok(Some((resource.resource_type.to_owned(), properties)))
+    }
+
+    fn resource(
+        &self,
+        id: &str,
+        resource_type: &str,
+        properties: &Value,
+    ) -> Result<CustomResource, PlayError> {
+        let token = properties["ServiceToken"]
+            .as_str()
+            .ok_or_else(|| PlayError::NoServiceToken(id.to_owned()))?;
+        let stack = self
+            .context
+            .pseudo
+            .get("AWS::StackId")
+            .cloned()
+            .unwrap_or_default();
+        Ok(CustomResource::new(stack, id, resource_type, token))
+    }
+
+    async fn send(
+        &self,
+        to: &impl Deliver,
+        id: &str,
+        properties: &Value,
+        event: Event,
+    ) -> Result<Answer, PlayError> {
+        let token = properties["ServiceToken"].as_str().unwrap_or_default();
+        to.deliver(token, event)
+            .await
+            .map_err(|problem| PlayError::Undelivered {
+                resource: id.to_owned(),
+                problem,
+            })
+    }
+
+    /// CloudFormation's Delete of a custom resource, which must succeed.
+    async fn remove(&self, to: &impl Deliver, id: &str, deployed: &Deployed) -> Result<(), PlayError> {
+        let event = self
+            .resource(id, &deployed.resource_type, &deployed.properties)?
+            .delete(&deployed.physical_id, deployed.properties.clone());
+        let answer = self.send(to, id, &deployed.properties, event).await?;
+        self.succeeded(id, &answer)
+    }
+
+    /// A FAILED answer as an error that names the account and the resource.
+    fn succeeded(&self, resource: &str, answer: &Answer) -> Result<(), PlayError> {
+        if answer.success {
+            return Ok(());
+        }
+        Err(PlayError::Failed {
+            account: self.account.clone(),
+            resource: resource.to_owned(),
+            reason: answer.reason.clone(),
+        })
+    }
+
+    fn accept(&mut self, id: &str, resource_type: &str, properties: Value, answer: &Answer) {
+        for (key, value) in &answer.data {
+            self.context
+                .attributes
+                .insert((id.to_owned(), key.clone()), value.clone());
+        }
+        self.context
+            .refs
+            .insert(id.to_owned(), answer.physical_resource_id.clone());
+        self.deployed.insert(
+            id.to_owned(),
+            Deployed {
+                resource_type: resource_type.to_owned(),
+                physical_id: answer.physical_resource_id.clone(),
+                properties,
+            },
+        );
+    }
+
+    /// An AWS resource is recorded as CloudFormation would name it; nothing is created.
+    fn record(&mut self, id: &str, resource_type: &str, properties: Value) {
+        let name = ["RoleName", "InstanceProfileName"]
+            .iter()
+            .find_map(|key| properties.get(*key).and_then(Value::as_str))
+            .map_or_else(|| format!("{id}-1A2B3C"), str::to_owned);
+        let path = properties.get("Path").and_then(Value::as_str).unwrap_or("/");
+        let kind = match resource_type {
+            "AWS::IAM::Role" => "role",
+            "AWS::IAM::InstanceProfile" => "instance-profile",
+            _ => "policy",
+        };
+        let arn = format!("arn:aws:iam::{}:{kind}{path}{name}", self.account);
+        let reference = if kind == "policy" { arn.clone() } else { name };
+        self.context
+            .attributes
+            .insert((id.to_owned(), "Arn".to_owned()), arn);
+        self.context.refs.insert(id.to_owned(), reference.clone());
+        self.deployed.insert(
+            id.to_owned(),
+            Deployed {
+                resource_type: resource_type.to_owned(),
+                physical_id: reference,
+                properties,
+            },
+        );
+    }
+}
