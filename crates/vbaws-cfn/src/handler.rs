@@ -202,41 +202,39 @@ pub(crate) fn parse<P: DeserializeOwned>(
             }
         })
     };
-    Ok(match request {
-        CloudFormationCustomResourceRequest::Create(r) => Request {
-            properties: typed(r.resource_properties, "ResourceProperties")?,
-            action: Action::Create,
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            deadline,
-        },
-        CloudFormationCustomResourceRequest::Update(r) => Request {
-            properties: typed(r.resource_properties, "ResourceProperties")?,
-            action: Action::Update {
+    // The fields every request type repeats: stack, request, logical ID and type.
+    let (action, properties, (stack_id, request_id, logical_resource_id, resource_type)) = match request {
+        CloudFormationCustomResourceRequest::Create(r) => (
+            Action::Create,
+            r.resource_properties,
+            (r.stack_id, r.request_id, r.logical_resource_id, r.resource_type),
+        ),
+        CloudFormationCustomResourceRequest::Update(r) => (
+            Action::Update {
                 physical_resource_id: r.physical_resource_id,
                 old_properties: typed(r.old_resource_properties, "OldResourceProperties").ok(),
             },
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            deadline,
-        },
-        CloudFormationCustomResourceRequest::Delete(r) => Request {
-            properties: typed(r.resource_properties, "ResourceProperties")?,
-            action: Action::Delete {
+            r.resource_properties,
+            (r.stack_id, r.request_id, r.logical_resource_id, r.resource_type),
+        ),
+        CloudFormationCustomResourceRequest::Delete(r) => (
+            Action::Delete {
                 physical_resource_id: r.physical_resource_id,
             },
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            deadline,
-        },
+            r.resource_properties,
+            (r.stack_id, r.request_id, r.logical_resource_id, r.resource_type),
+        ),
         // The aws_lambda_events enum is non-exhaustive; the routing already refused the rest.
         _ => return Err(EventError::UnknownRequestType(request_type.to_string())),
+    };
+    Ok(Request {
+        properties: typed(properties, "ResourceProperties")?,
+        action,
+        stack_id,
+        request_id,
+        logical_resource_id,
+        resource_type,
+        deadline,
     })
 }
 
