@@ -63,6 +63,13 @@ impl App {
     }
 }
 
+/// Asserts a 400 whose `details` say `words`.
+fn assert_refused((status, body): (StatusCode, Value), words: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let details = body["details"].as_str().unwrap_or_default();
+    assert!(details.contains(words), "{words:?} not in {body}");
+}
+
 fn spec(name: &str, account: &str) -> Value {
     json!({"name": name, "IAMRoleFromAnotherAccount": {"accountId": account, "roleName": "VeeamBackup", "externalId": "x1"}})
 }
@@ -168,21 +175,15 @@ async fn roles_are_created_with_unique_names_and_updated_in_full() {
         "the external ID is never returned"
     );
 
-    let (status, body) = app
-        .call(
+    assert_refused(
+        app.call(
             "POST",
             "/api/v1/accounts/amazon",
             &token,
             Some(spec("123456789012-EC2", "210987654321")),
         )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["details"]
-            .as_str()
-            .expect("details")
-            .contains("already exists"),
-        "{body}"
+        .await,
+        "already exists",
     );
     let (_, messages) = app
         .call(
@@ -561,25 +562,16 @@ async fn a_body_without_a_required_field_is_a_400_that_names_it() {
     let app = App::new(Config::default());
     let token = app.token().await;
     let no_role = json!({"name": "123456789012-ec2"});
-    let (status, body) = app
-        .call("POST", "/api/v1/accounts/amazon", &token, Some(no_role))
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["details"]
-            .as_str()
-            .expect("details")
-            .contains("IAMRoleFromAnotherAccount"),
-        "{body}"
+    assert_refused(
+        app.call("POST", "/api/v1/accounts/amazon", &token, Some(no_role))
+            .await,
+        "IAMRoleFromAnotherAccount",
     );
     let no_account = json!({"name": "n", "IAMRoleFromAnotherAccount": {"roleName": "R"}});
-    let (status, body) = app
-        .call("POST", "/api/v1/accounts/amazon", &token, Some(no_account))
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["details"].as_str().expect("details").contains("accountId"),
-        "{body}"
+    assert_refused(
+        app.call("POST", "/api/v1/accounts/amazon", &token, Some(no_account))
+            .await,
+        "accountId",
     );
     let (status, _) = app
         .call(
