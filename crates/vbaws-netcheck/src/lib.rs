@@ -7,6 +7,7 @@
 //! interface one. Each finding says what is missing and gives the AWS CLI command that adds it.
 
 pub mod aws;
+pub mod collect;
 pub mod model;
 mod rules;
 

@@ -72,6 +72,10 @@ pub struct Vpc {
     pub security_groups: Vec<SecurityGroup>,
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// The security groups of the instances in this VPC (the workers', the appliance's), which
+    /// rules that reference groups instead of CIDRs admit.
+    #[serde(default)]
+    pub instance_security_groups: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -91,6 +95,9 @@ pub struct Route {
     pub destination: Ipv4Net,
     /// `local`, a peering ID (`pcx-…`), or any other target.
     pub target: String,
+    /// The route's target is gone (EC2's `blackhole` state): it carries nothing.
+    #[serde(default)]
+    pub blackhole: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -103,7 +110,8 @@ pub struct SecurityGroup {
     pub egress: Vec<Rule>,
 }
 
-/// A TCP rule (`from_port`..=`to_port`) for some CIDRs. Protocol `-1` (all) also matches.
+/// A TCP rule (`from_port`..=`to_port`) for some CIDRs or security groups. Protocol `-1` (all)
+/// also matches.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -111,7 +119,14 @@ pub struct Rule {
     pub protocol: String,
     pub from_port: u16,
     pub to_port: u16,
+    #[serde(default)]
     pub cidrs: Vec<Ipv4Net>,
+    /// Security groups whose members the rule admits.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Prefix lists the rule names whose entries are not known, so what they admit is not either.
+    #[serde(default)]
+    pub unresolved_prefix_lists: Vec<String>,
 }
 
 fn tcp() -> String {
@@ -119,12 +134,18 @@ fn tcp() -> String {
 }
 
 impl Rule {
-    /// True when this rule admits TCP `port` from (or to) all of `source`.
-    pub fn admits(&self, port: u16, source: &Ipv4Net) -> bool {
+    /// True when this rule covers TCP `port`, whatever it admits.
+    pub fn covers(&self, port: u16) -> bool {
         let protocol = self.protocol == "tcp" || self.protocol == "-1" || self.protocol == "6";
-        protocol
-            && (self.from_port..=self.to_port).contains(&port)
-            && self.cidrs.iter().any(|c| c.contains(source))
+        protocol && (self.from_port..=self.to_port).contains(&port)
+    }
+
+    /// True when this rule admits TCP `port` from all of `source`, or from members of one of
+    /// `groups`.
+    pub fn admits(&self, port: u16, source: &Ipv4Net, groups: &[String]) -> bool {
+        self.covers(port)
+            && (self.cidrs.iter().any(|c| c.contains(source))
+                || self.groups.iter().any(|g| groups.contains(g)))
     }
 }
 
@@ -147,6 +168,18 @@ pub struct Endpoint {
     pub private_dns: bool,
     #[serde(default)]
     pub security_groups: Vec<String>,
+    /// EC2's state when it is not `available` (`pendingAcceptance`, `rejected`, `failed`, …).
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl Endpoint {
+    /// True when the endpoint carries traffic.
+    pub fn is_available(&self) -> bool {
+        self.state
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("available"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

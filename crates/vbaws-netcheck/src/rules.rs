@@ -178,7 +178,7 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
     });
     let pcx = match peering {
         Some(p) if p.status == PeeringState::Active => p.id.clone(),
-        Some(p) => {
+        Some(p) if p.status == PeeringState::PendingAcceptance => {
             findings.push(error(
                 Rule::Peering,
                 format!(
@@ -192,7 +192,7 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
             ));
             p.id.clone()
         }
-        None => {
+        _ => {
             let mut command = format!(
                 "aws ec2 create-vpc-peering-connection --vpc-id {} --peer-vpc-id {}",
                 a.id, b.id
@@ -203,10 +203,11 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
             if let Some(region) = b.region.as_ref().filter(|r| Some(*r) != a.region.as_ref()) {
                 command.push_str(&format!(" --peer-region {region}"));
             }
+            let state = peering.map_or_else(String::new, |p| format!(" (peering {} is {})", p.id, p.status));
             findings.push(error(
                 Rule::Peering,
                 format!(
-                    "VPCs {} and {} are not peered; {}. Peering does not chain, so this pair needs its own",
+                    "VPCs {} and {} are not peered{state}; {}. Peering does not chain, so this pair needs its own",
                     a.id, b.id, pair.why
                 ),
                 Some(command),
@@ -223,14 +224,18 @@ fn check_pair(topology: &Topology, pair: &Pair<'_>, findings: &mut Vec<Finding>)
 fn check_routes(from: &Vpc, to: &[Ipv4Net], pcx: &str, peer: &Vpc, findings: &mut Vec<Finding>) {
     for table in &from.route_tables {
         for destination in to {
-            let best = table
-                .routes
-                .iter()
+            // A blackhole route carries nothing: it neither routes nor shadows.
+            let working = || table.routes.iter().filter(|r| !r.blackhole);
+            let best = working()
                 .filter(|r| r.destination.contains(destination))
                 .max_by_key(|r| r.destination.prefix_len());
-            let shadowed = table.routes.iter().find(|r| {
+            let shadowed = working().find(|r| {
                 destination.contains(&r.destination) && r.destination != *destination && r.target != pcx
             });
+            let dead = table
+                .routes
+                .iter()
+                .find(|r| r.blackhole && r.destination.contains(destination));
             let fix = Some(format!(
                 "aws ec2 create-route --route-table-id {} --destination-cidr-block {destination} --vpc-peering-connection-id {pcx}",
                 table.id
@@ -244,6 +249,20 @@ fn check_routes(from: &Vpc, to: &[Ipv4Net], pcx: &str, peer: &Vpc, findings: &mu
                     ),
                     fix,
                 )),
+                (None, _) if dead.is_some() => {
+                    let route = dead.map(|r| (r.destination, r.target.as_str())).unwrap_or_default();
+                    findings.push(error(
+                        Rule::Routes,
+                        format!(
+                            "route table {} of VPC {} sends {} ({}) to {}, whose state is blackhole (its target is gone): nothing gets through",
+                            table.id, from.id, route.0, peer.id, route.1
+                        ),
+                        Some(format!(
+                            "aws ec2 replace-route --route-table-id {} --destination-cidr-block {} --vpc-peering-connection-id {pcx}",
+                            table.id, route.0
+                        )),
+                    ));
+                }
                 (None, _) => findings.push(error(
                     Rule::Routes,
                     format!("route table {} of VPC {} has no route to {destination} ({}); traffic needs routes in both directions", table.id, from.id, peer.id),
@@ -286,10 +305,19 @@ fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
         }
         let region = worker.region.as_deref().unwrap_or("<region>");
         for service in &services {
-            let found = worker
-                .endpoints
-                .iter()
-                .find(|e| e.service == *service && e.kind == EndpointKind::Interface);
+            let candidates = || {
+                worker
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.service == *service && e.kind == EndpointKind::Interface)
+            };
+            let found = candidates().find(|e| e.is_available());
+            if found.is_none()
+                && let Some(broken) = candidates().next()
+            {
+                findings.push(unavailable(broken, &worker.id));
+                continue;
+            }
             match found {
                 None => findings.push(error(
                     Rule::Endpoints,
@@ -308,7 +336,11 @@ fn check_worker_endpoints(topology: &Topology, findings: &mut Vec<Finding>) {
                         ));
                     }
                     for cidr in &worker.cidrs {
-                        admits_443(worker, &endpoint.security_groups, cidr, &format!("the {service} endpoint"), findings);
+                        let source = Source {
+                            cidr: *cidr,
+                            groups: &worker.instance_security_groups,
+                        };
+                        admits_443(worker, &endpoint.security_groups, &source, &format!("the {service} endpoint"), findings);
                     }
                 }
             }
@@ -329,7 +361,14 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
             .iter()
             .filter(|e| e.service == "s3")
             .collect();
-        let interface = s3.iter().find(|e| e.kind == EndpointKind::Interface);
+        let interfaces = || s3.iter().filter(|e| e.kind == EndpointKind::Interface);
+        let interface = interfaces().find(|e| e.is_available());
+        if interface.is_none()
+            && let Some(broken) = interfaces().next()
+        {
+            findings.push(unavailable(broken, &repository.id));
+            continue;
+        }
         let Some(interface) = interface else {
             let message = if s3.is_empty() {
                 format!(
@@ -359,30 +398,42 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
                 format!("repository VPC {} also has an S3 gateway endpoint: make sure the repository's settings name the interface endpoint", repository.id),
             ));
         }
-        let mut sources: Vec<(Ipv4Net, String)> = vec![(topology.appliance_address, "the appliance".into())];
+        let no_groups: &[String] = &[];
+        let appliance_groups = topology
+            .appliance_vpc()
+            .map_or(no_groups, |v| v.instance_security_groups.as_slice());
+        let mut sources: Vec<(Source<'_>, String)> = vec![(
+            Source {
+                cidr: topology.appliance_address,
+                groups: appliance_groups,
+            },
+            "the appliance".into(),
+        )];
         for worker in topology.with_role(Role::Worker) {
-            sources.extend(
-                worker
-                    .cidrs
-                    .iter()
-                    .map(|c| (*c, format!("the workers of {}", worker.id))),
-            );
+            sources.extend(worker.cidrs.iter().map(|c| {
+                let source = Source {
+                    cidr: *c,
+                    groups: &worker.instance_security_groups,
+                };
+                (source, format!("the workers of {}", worker.id))
+            }));
         }
         if archiving {
             for other in repositories.iter().filter(|r| r.id != repository.id) {
-                sources.extend(
-                    other
-                        .cidrs
-                        .iter()
-                        .map(|c| (*c, format!("repository {}", other.id))),
-                );
+                sources.extend(other.cidrs.iter().map(|c| {
+                    let source = Source {
+                        cidr: *c,
+                        groups: &other.instance_security_groups,
+                    };
+                    (source, format!("repository {}", other.id))
+                }));
             }
         }
-        for (cidr, who) in sources {
+        for (source, who) in sources {
             admits_443(
                 repository,
                 &interface.security_groups,
-                &cidr,
+                &source,
                 &format!("the S3 endpoint (from {who})"),
                 findings,
             );
@@ -402,19 +453,66 @@ fn check_repository_endpoints(topology: &Topology, findings: &mut Vec<Finding>) 
     }
 }
 
-fn admits_443(vpc: &Vpc, groups: &[String], source: &Ipv4Net, what: &str, findings: &mut Vec<Finding>) {
-    let admitted = groups
+/// Who must get through: an address range, and the security groups its instances are in.
+struct Source<'a> {
+    cidr: Ipv4Net,
+    groups: &'a [String],
+}
+
+fn admits_443(vpc: &Vpc, groups: &[String], source: &Source<'_>, what: &str, findings: &mut Vec<Finding>) {
+    let rules: Vec<&crate::model::Rule> = groups
         .iter()
         .filter_map(|id| vpc.security_group(id))
-        .any(|g| g.ingress.iter().any(|rule| rule.admits(443, source)));
-    if !admitted {
-        let group = groups.first().map_or("<its security group>", String::as_str);
-        findings.push(error(
-            Rule::SecurityGroups,
-            format!("{what} in VPC {} does not admit HTTPS (443) from {source}", vpc.id),
-            Some(format!("aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 443 --cidr {source}")),
-        ));
+        .flat_map(|g| &g.ingress)
+        .collect();
+    if rules
+        .iter()
+        .any(|rule| rule.admits(443, &source.cidr, source.groups))
+    {
+        return;
     }
+    let cidr = source.cidr;
+    let unverified: Vec<&str> = rules
+        .iter()
+        .filter(|rule| rule.covers(443))
+        .flat_map(|rule| rule.unresolved_prefix_lists.iter().map(String::as_str))
+        .collect();
+    if !unverified.is_empty() {
+        findings.push(warning(
+            Rule::SecurityGroups,
+            format!(
+                "{what} in VPC {} admits HTTPS (443) from prefix list {}, whose entries were not saved: whether it admits {cidr} could not be verified (save `aws ec2 get-managed-prefix-list-entries` output, or use --collect)",
+                vpc.id,
+                unverified.join(", ")
+            ),
+        ));
+        return;
+    }
+    let group = groups.first().map_or("<its security group>", String::as_str);
+    findings.push(error(
+        Rule::SecurityGroups,
+        format!("{what} in VPC {} does not admit HTTPS (443) from {cidr}", vpc.id),
+        Some(format!("aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 443 --cidr {cidr}")),
+    ));
+}
+
+/// An endpoint that exists but does not carry traffic.
+fn unavailable(endpoint: &crate::model::Endpoint, vpc: &str) -> Finding {
+    let id = endpoint.id.as_deref().unwrap_or("(no ID)");
+    let state = endpoint.state.as_deref().unwrap_or("unknown");
+    error(
+        Rule::Endpoints,
+        format!(
+            "the {} endpoint {id} of VPC {vpc} is {state}, not available: it carries nothing{}",
+            endpoint.service,
+            if state.eq_ignore_ascii_case("pendingAcceptance") {
+                "; the endpoint service's owner must accept it"
+            } else {
+                "; delete it and create it again"
+            }
+        ),
+        None,
+    )
 }
 
 fn check_public_ranges(topology: &Topology, findings: &mut Vec<Finding>) {
