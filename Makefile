@@ -61,7 +61,7 @@ templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the r
 # (moto's cannot run it), its IAM resources landed in each member account.
 .PHONY: deploy-check
 deploy-check: tools
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-netcheck
 	$(PY) tests/deploy/worker_network_moto.py
 	$(PY) tests/deploy/roles_moto.py
 	$(PY) tests/deploy/stackset_commands.py

@@ -5,8 +5,11 @@ server on a free port of 127.0.0.1, and exits non-zero when the endpoints or sec
 differ from what Veeam's guide requires for the chosen operations.
 """
 
+import os
 import pathlib
+import subprocess
 import sys
+import tempfile
 import time
 
 import boto3
@@ -26,6 +29,54 @@ def deploy(cfn, name, parameters):
             return status
         time.sleep(0.1)
     return "TIMEOUT"
+
+
+def guide_example_checked_by_netcheck(ec2, cfn, url):
+    """The guide's first example, its worker and repository VPCs set up by the template, checked
+    by `vbaws-netcheck --collect` against the same moto: no error may be found."""
+    vpcs = {}
+    for name, cidr, subnet_cidr in (("worker", "10.0.0.0/16", "10.0.1.0/24"), ("repository", "11.0.0.0/16", "11.0.1.0/24"),
+                                    ("appliance", "192.168.100.0/24", "192.168.100.0/24")):
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        for attribute in ("EnableDnsSupport", "EnableDnsHostnames"):
+            ec2.modify_vpc_attribute(VpcId=vpc, **{attribute: {"Value": True}})
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
+        vpcs[name] = (vpc, cidr, subnet)
+    worker, repository, appliance = vpcs["worker"], vpcs["repository"], vpcs["appliance"]
+    statuses = [
+        deploy(cfn, "netcheck-worker", {"VpcId": worker[0], "VpcCidr": worker[1], "SubnetIds": worker[2], "Ec2Backup": "true",
+                                          "Ec2RestoreArchiveRetention": "true"}),
+        deploy(cfn, "netcheck-repository", {"VpcId": repository[0], "VpcCidr": repository[1], "SubnetIds": repository[2],
+                                              "Ec2Backup": "false", "Ec2RestoreArchiveRetention": "false", "CreateS3InterfaceEndpoint": "true",
+                                              "ApplianceAddress": APPLIANCE, "WorkerVpcCidr": worker[1]}),
+    ]
+    if statuses != ["CREATE_COMPLETE", "CREATE_COMPLETE"]:
+        return [f"netcheck: the stacks ended {statuses}"]
+    # Peerings and routes, in each VPC's main route table (the subnets use it).
+    def main_table(vpc):
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}])
+        return tables["RouteTables"][0]["RouteTableId"]
+    for (a, b, to_b, to_a) in ((worker, repository, repository[1], worker[1]), (appliance, repository, repository[1], APPLIANCE)):
+        pcx = ec2.create_vpc_peering_connection(VpcId=a[0], PeerVpcId=b[0])["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+        ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+        ec2.create_route(RouteTableId=main_table(a[0]), DestinationCidrBlock=to_b, VpcPeeringConnectionId=pcx)
+        ec2.create_route(RouteTableId=main_table(b[0]), DestinationCidrBlock=to_a, VpcPeeringConnectionId=pcx)
+    work = pathlib.Path(tempfile.mkdtemp())
+    roles = work / "roles.yaml"
+    roles.write_text(
+        "operations: [ec2-backup, ec2-restore]\n"
+        f"appliance_address: {APPLIANCE}\n"
+        f"roles:\n  {worker[0]}: worker\n  {repository[0]}: standard-repository\n  {appliance[0]}: appliance\n"
+        "accounts:\n  - { name: backup, regions: [us-east-1] }\n"
+    )
+    env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.pop("AWS_PROFILE", None)
+    run = subprocess.run([str(ROOT / "target" / "debug" / "vbaws-netcheck"), "--collect", str(work / "snapshot"), "--roles", str(roles)],
+                         env=env, capture_output=True, text=True)
+    print(run.stdout, end="")
+    if run.returncode != 0:
+        return [f"netcheck: vbaws-netcheck --collect exited {run.returncode}: {run.stdout} {run.stderr}"]
+    return []
 
 
 def main():
@@ -71,11 +122,13 @@ def main():
             if not {"VpcId", "SubnetIds", "WorkerSecurityGroupId"} <= outputs:
                 problems.append(f"{name}: outputs {sorted(outputs)}")
             print(f"{name}: {status}, endpoints {sorted(services)}")
+        problems += guide_example_checked_by_netcheck(ec2, cfn, url)
     finally:
         proc.kill()
     for problem in problems:
         print("PROBLEM:", problem)
-    print(f"{2 - len({p.split(':')[0] for p in problems})} passed, {len({p.split(':')[0] for p in problems})} failed")
+    failed = len({p.split(':')[0] for p in problems})
+    print(f"{3 - failed} passed, {failed} failed")
     sys.exit(1 if problems else 0)
 
 

@@ -1,6 +1,18 @@
-//! `--collect`: the same facts the `--aws` input reads, fetched with the AWS SDK.
+//! `--collect`: the facts the `--aws` input reads, fetched with read-only EC2 `Describe*` calls
+//! per account and Region (from a named profile, or a role assumed in the account) and saved in
+//! the same folder layout, so that a snapshot can be checked again offline or attached to a
+//! support case. A snapshot is written into a hidden folder beside its destination and moved
+//! into place only when every account and Region was read: a half-written one never looks done.
 
+mod convert;
+
+use std::path::{Path, PathBuf};
+
+use aws_config::{BehaviorVersion, ConfigLoader, Region, sts::AssumeRoleProvider};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde::Deserialize;
+
+use crate::aws::files::Files;
 
 /// An account to collect from, and how to reach it.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,7 +25,148 @@ pub struct Account {
     /// A named profile to read it with.
     #[serde(default)]
     pub profile: Option<String>,
-    /// A role to assume in it (from the default credentials, or from `profile`).
+    /// A role to assume in it (with the default credentials, or the profile's).
     #[serde(default)]
     pub role_arn: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(
+        "the roles file names no accounts to collect from: add `accounts:` with each account's name and Regions"
+    )]
+    NoAccounts,
+    #[error("{0} already exists: collect into a new folder, or remove it")]
+    Exists(PathBuf),
+    #[error("account {account}, Region {region}{via}: {call} failed: {reason}")]
+    Call {
+        account: String,
+        region: String,
+        via: String,
+        call: &'static str,
+        reason: String,
+    },
+    #[error("cannot write the snapshot at {path}: {problem}")]
+    Write { path: PathBuf, problem: std::io::Error },
+}
+
+/// Collects every account and Region into `out`, reporting progress through `progress`. The
+/// SDK's usual settings apply (`AWS_ENDPOINT_URL` too, which is how tests point it at moto).
+pub async fn collect(
+    accounts: &[Account],
+    out: &Path,
+    mut progress: impl FnMut(&str),
+) -> Result<(), CollectError> {
+    if accounts.is_empty() {
+        return Err(CollectError::NoAccounts);
+    }
+    if out.exists() {
+        return Err(CollectError::Exists(out.to_owned()));
+    }
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = async {
+        for account in accounts {
+            for region in &account.regions {
+                progress(&format!("collecting account {} in {region}", account.name));
+                let reader = Reader::new(account, region).await;
+                let dir = partial.join(&account.name).join(region);
+                for (file, files) in reader.read_all().await? {
+                    write(&dir.join(file), &files)?;
+                }
+            }
+        }
+        std::fs::rename(&partial, out).map_err(|problem| CollectError::Write {
+            path: out.to_owned(),
+            problem,
+        })
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    result
+}
+
+fn write(path: &Path, files: &Files) -> Result<(), CollectError> {
+    let failed = |problem| CollectError::Write {
+        path: path.to_owned(),
+        problem,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let json = serde_json::to_string_pretty(files).map_err(|e| failed(std::io::Error::other(e)))?;
+    std::fs::write(path, json + "\n").map_err(failed)
+}
+
+/// One account in one Region.
+struct Reader<'a> {
+    ec2: aws_sdk_ec2::Client,
+    account: &'a Account,
+    region: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    async fn new(account: &'a Account, region: &'a str) -> Self {
+        let loader = || loader(region, account.profile.as_deref());
+        let mut config = loader().load().await;
+        if let Some(role) = &account.role_arn {
+            let provider = AssumeRoleProvider::builder(role)
+                .session_name("vbaws-netcheck")
+                .configure(&config)
+                .build()
+                .await;
+            config = loader().credentials_provider(provider).load().await;
+        }
+        Self {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            account,
+            region,
+        }
+    }
+
+    /// The error of one call, naming the account, the Region and how they were reached.
+    fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        call: &'static str,
+    ) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E>) -> CollectError + '_ {
+        move |error| {
+            let reason = match (error.code(), error.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                _ => DisplayErrorContext(&error).to_string(),
+            };
+            let via = match (&self.account.profile, &self.account.role_arn) {
+                (_, Some(role)) => format!(" (role {role})"),
+                (Some(profile), None) => format!(" (profile {profile})"),
+                (None, None) => String::new(),
+            };
+            CollectError::Call {
+                account: self.account.name.clone(),
+                region: self.region.to_owned(),
+                via,
+                call,
+                reason,
+            }
+        }
+    }
+}
+
+/// The default chain on rustls with ring, for one Region and optionally one profile.
+fn loader(region: &str, profile: Option<&str>) -> ConfigLoader {
+    use aws_smithy_http_client::{Builder, tls};
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .http_client(
+            Builder::new()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .build_https(),
+        );
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader
 }

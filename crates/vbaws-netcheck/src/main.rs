@@ -10,15 +10,20 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// The topology file (YAML). Or give --aws and --roles instead.
-    #[arg(required_unless_present = "aws")]
+    /// The topology file (YAML). Or give --aws (or --collect) and --roles instead.
+    #[arg(required_unless_present_any = ["aws", "collect"])]
     topology: Option<PathBuf>,
     /// A folder of `aws ec2 describe-vpcs`, `describe-route-tables`, `describe-security-groups`,
     /// `describe-vpc-endpoints` and `describe-vpc-peering-connections` outputs (*.json, one
     /// folder per account allowed), instead of a topology file.
     #[arg(long, requires = "roles", conflicts_with = "topology")]
     aws: Option<PathBuf>,
-    /// With --aws: which VPC plays which role, the operations and the appliance's address.
+    /// Read the same outputs with the AWS SDK (read-only Describe calls) for every account and
+    /// Region the roles file lists, save them in this new folder, then check them.
+    #[arg(long, requires = "roles", conflicts_with_all = ["topology", "aws"])]
+    collect: Option<PathBuf>,
+    /// With --aws or --collect: which VPC plays which role, the operations, the appliance's
+    /// address (and, for --collect, the accounts to read).
     #[arg(long)]
     roles: Option<PathBuf>,
     /// Print only the AWS CLI commands that add what is missing.
@@ -68,6 +73,19 @@ fn read(args: &Args) -> Result<vbaws_netcheck::Topology, String> {
                 serde_norway::from_str(&text(roles)?).map_err(|e| format!("{}: {e}", roles.display()))?;
             vbaws_netcheck::aws::load(dir, &roles).map_err(|e| e.to_string())
         }
-        _ => Err("give a topology file, or --aws and --roles".to_owned()),
+        (None, None, Some(roles)) if args.collect.is_some() => {
+            let dir = args.collect.as_deref().unwrap_or(std::path::Path::new("."));
+            let roles: vbaws_netcheck::aws::Roles =
+                serde_norway::from_str(&text(roles)?).map_err(|e| format!("{}: {e}", roles.display()))?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime
+                .block_on(vbaws_netcheck::collect::collect(&roles.accounts, dir, |line| {
+                    eprintln!("{line}");
+                }))
+                .map_err(|e| e.to_string())?;
+            eprintln!("saved in {}; checking it", dir.display());
+            vbaws_netcheck::aws::load(dir, &roles).map_err(|e| e.to_string())
+        }
+        _ => Err("give a topology file, or --aws (or --collect) and --roles".to_owned()),
     }
 }
