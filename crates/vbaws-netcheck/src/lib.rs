@@ -5,6 +5,9 @@
 //! archiving); the worker VPC has every interface endpoint the planned operations need, with
 //! private DNS, admitting HTTPS from the VPC; and no S3 gateway endpoint stands in for the
 //! interface one. Each finding says what is missing and gives the AWS CLI command that adds it.
+//!
+//! The plan comes from a topology file, from saved AWS CLI output ([`aws`]), or from output the
+//! checker collects itself with the AWS SDK ([`collect`]).
 
 pub mod aws;
 pub mod collect;

@@ -13,9 +13,10 @@ struct Args {
     /// The topology file (YAML). Or give --aws (or --collect) and --roles instead.
     #[arg(required_unless_present_any = ["aws", "collect"])]
     topology: Option<PathBuf>,
-    /// A folder of `aws ec2 describe-vpcs`, `describe-route-tables`, `describe-security-groups`,
-    /// `describe-vpc-endpoints` and `describe-vpc-peering-connections` outputs (*.json, one
-    /// folder per account allowed), instead of a topology file.
+    /// A folder of `aws ec2 describe-vpcs`, `describe-subnets`, `describe-route-tables`,
+    /// `describe-security-groups`, `describe-vpc-endpoints`, `describe-vpc-peering-connections`
+    /// (and optionally `describe-vpc-attribute` and `get-managed-prefix-list-entries`) outputs
+    /// (*.json, one folder per account allowed), instead of a topology file.
     #[arg(long, requires = "roles", conflicts_with = "topology")]
     aws: Option<PathBuf>,
     /// Read the same outputs with the AWS SDK (read-only Describe calls) for every account and
