@@ -364,6 +364,19 @@ async fn what_breaks_in_the_account_is_found_and_a_bad_account_stops_it() {
         .find(|v| v.role == Role::StandardRepository)
         .expect("repository");
 
+    // Read through a role assumed in each account (moto's default account holds them all).
+    let assumed = dir.join("assumed-roles.yaml");
+    std::fs::write(
+        &assumed,
+        built.roles.replace(
+            "regions: [",
+            "role_arn: \"arn:aws:iam::123456789012:role/NetcheckReadOnly\", regions: [",
+        ),
+    )
+    .expect("roles");
+    let run = netcheck(&moto, &assumed, &dir.join("assumed"), &[]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+
     // The repository's return route to the workers goes.
     let repository_ec2 = ec2(&moto, &built.regions[&repository.id]);
     let table = &repository.route_tables[0].id;
