@@ -12,9 +12,7 @@ async fn a_wrong_fingerprint_sends_no_credentials_and_says_what_to_pin() {
         ..Setup::default()
     })
     .await;
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.contains(&rig.appliance.identity.fingerprint) && text.contains("VEEAM_CERT_SHA256"),
         "{text}"
@@ -37,9 +35,7 @@ async fn secrets_without_json_or_a_password_are_named() {
             ..Setup::default()
         })
         .await;
-        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-        assert_eq!(answer["Status"], "FAILED");
-        let text = reason(&answer);
+        let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
         assert!(
             text.contains(&format!("secret {SECRET_ID} {expected}")) && text.contains("\"username\""),
             "{text}"
@@ -53,9 +49,7 @@ async fn extension_refusals_name_the_status_and_the_fix() {
     for (status, expected) in [(403, "secretsmanager:GetSecretValue"), (404, "no such secret")] {
         let rig = Rig::start().await;
         rig.extension.answer_with(status);
-        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-        assert_eq!(answer["Status"], "FAILED");
-        let text = reason(&answer);
+        let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
         assert!(
             text.contains(&format!("answered HTTP {status}")) && text.contains(expected),
             "{text}"
@@ -86,9 +80,7 @@ async fn missing_configuration_fails_every_event_naming_the_variable() {
     })
     .await;
     for _ in 0..2 {
-        let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-        assert_eq!(answer["Status"], "FAILED");
-        let text = reason(&answer);
+        let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
         assert!(
             text.contains("VEEAM_CERT_SHA256") && text.contains("openssl s_client"),
             "{text}"
@@ -125,6 +117,19 @@ async fn moto_with_secret(password: &str) -> Moto {
     moto
 }
 
+/// A rig whose sandbox has no Parameters and Secrets extension (nothing listens on its port).
+async fn without_extension(mut env: Vec<(&'static str, String)>) -> Rig {
+    env.push((
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        free_port().expect("port").to_string(),
+    ));
+    Rig::with(Setup {
+        env,
+        ..Setup::default()
+    })
+    .await
+}
+
 fn sdk_env(moto: &Moto) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", moto.endpoint()),
@@ -136,16 +141,7 @@ fn sdk_env(moto: &Moto) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn without_an_extension_the_sdk_reads_the_secret() {
     let moto = moto_with_secret(PASSWORD).await;
-    let mut env = sdk_env(&moto);
-    env.push((
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-        free_port().expect("port").to_string(),
-    ));
-    let rig = Rig::with(Setup {
-        env,
-        ..Setup::default()
-    })
-    .await;
+    let rig = without_extension(sdk_env(&moto)).await;
     let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
     assert_eq!(
         answer["Status"],
@@ -195,9 +191,7 @@ async fn a_rotated_password_is_read_again_past_the_extension_cache() {
     // A password that is wrong everywhere fails with a Reason that says where to look.
     rig.appliance.sim.set_password(USER, "changed-again");
     rig.appliance.sim.expire_access_tokens();
-    let answer = rig.create(props("VeeamWorkerRole", "worker")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamWorkerRole", "worker")).await;
     assert!(
         text.contains(&format!("password in secret {SECRET_ID}")) && text.contains("Portal Administrator"),
         "{text}"
@@ -254,9 +248,7 @@ async fn a_refused_login_leads_the_reason_when_reading_the_secret_again_fails_to
     rig.appliance
         .sim
         .set_password(USER, "changed-in-the-appliance-only");
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.starts_with(
             "the appliance refused to log in user \"automation\" (HTTP 401 AccessDenied: Access denied: Invalid username or password.)"
@@ -282,9 +274,7 @@ async fn without_an_extension_and_without_secrets_manager_both_causes_are_named_
         ..Setup::default()
     })
     .await;
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.starts_with(&format!(
             "no Parameters and Secrets extension answered on localhost:{port} (is its layer attached"
@@ -303,19 +293,8 @@ async fn without_an_extension_and_without_secrets_manager_both_causes_are_named_
 #[tokio::test]
 async fn secrets_managers_own_refusal_is_named_by_its_code() {
     let moto = Moto::start().await.expect("moto server");
-    let mut env = sdk_env(&moto);
-    env.push((
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-        free_port().expect("port").to_string(),
-    ));
-    let rig = Rig::with(Setup {
-        env,
-        ..Setup::default()
-    })
-    .await;
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let rig = without_extension(sdk_env(&moto)).await;
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.contains(&format!(
             "Secrets Manager's GetSecretValue failed for secret {SECRET_ID}: ResourceNotFoundException: "

@@ -151,9 +151,7 @@ async fn a_refused_create_leads_the_reason_when_the_lookup_that_follows_fails() 
         list_failures: 1,
         ..Faults::default()
     });
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.starts_with(
             "the appliance refused: register an IAM role: the appliance answered HTTP 400 UnknownError: Validation error: An IAM role with the name '123456789012-ec2' already exists.; looking for the registration that holds the name failed too: the appliance refused: list IAM roles: the appliance answered HTTP 500"
@@ -467,9 +465,7 @@ async fn the_negotiated_revision_is_used_unless_one_is_configured() {
         ..Setup::default()
     })
     .await;
-    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
-    assert_eq!(answer["Status"], "FAILED");
-    let text = reason(&answer);
+    let text = rig.create_failing(props("VeeamEc2Role", "ec2")).await;
     assert!(
         text.contains("accepted none of the API revisions tried (1.8-rev0: HTTP 400")
             && text.contains("ApplianceApiVersion"),

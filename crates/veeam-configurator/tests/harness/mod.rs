@@ -110,6 +110,13 @@ impl Rig {
         self.send(&self.resource.create(props)).await
     }
 
+    /// The Reason of a Create that must be answered FAILED.
+    pub async fn create_failing(&self, props: Value) -> String {
+        let answer = self.create(props).await;
+        assert_eq!(answer["Status"], "FAILED", "{answer}");
+        reason(&answer).to_owned()
+    }
+
     pub async fn update(&self, physical_id: &Value, props: Value, old: Value) -> Value {
         self.send(
             &self
