@@ -276,13 +276,13 @@ impl ApiError {
     }
 
     /// A create or rename refused because the display name is taken. The wording is not
-    /// documented: 409, or a 400 that speaks of the name, a duplicate or something that exists.
+    /// documented: 409, or a 400 that says the name already exists, is a duplicate or is taken.
     pub fn is_name_taken(&self) -> bool {
         let text = self.text();
         self.status == 409
             || (self.status == 400
                 && !self.is_assume_role_failure()
-                && ["name", "exist", "duplicate"]
+                && ["already", "exist", "duplicate", "taken"]
                     .iter()
                     .any(|word| text.contains(word)))
     }
@@ -408,7 +408,7 @@ mod tests {
         let other = ApiError::from_body(
             "create",
             400,
-            br#"{"title":"Validation error","details":"accountId must have 12 digits"}"#,
+            br#"{"title":"Validation error","details":"IAMRoleFromAnotherAccount needs a 12-digit accountId and a roleName."}"#,
         );
         assert!(!other.is_name_taken());
         let proxy = ApiError::from_body("log in", 502, b"<html><body>Bad gateway</body></html>");

@@ -35,7 +35,11 @@ impl DemoError {
 
     pub(crate) fn aws(
         operation: &'static str,
-    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Self {
-        move |problem| Self::Aws { operation, problem }
+        problem: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Aws {
+            operation,
+            problem: Box::new(problem),
+        }
     }
 }

@@ -77,7 +77,7 @@ impl World {
             .bucket(BUCKET)
             .send()
             .await
-            .map_err(|e| DemoError::aws("CreateBucket")(Box::new(e)))?;
+            .map_err(|e| DemoError::aws("CreateBucket", e))?;
 
         let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
         let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
@@ -134,7 +134,7 @@ impl World {
             event.request_id()
         );
         let expiry = PresigningConfig::expires_in(Duration::from_secs(7200))
-            .map_err(|e| DemoError::aws("presigning")(Box::new(e)))?;
+            .map_err(|e| DemoError::aws("presigning", e))?;
         let presigned = self
             .s3
             .put_object()
@@ -142,7 +142,7 @@ impl World {
             .key(&key)
             .presigned(expiry)
             .await
-            .map_err(|e| DemoError::aws("PutObject presigning")(Box::new(e)))?;
+            .map_err(|e| DemoError::aws("PutObject presigning", e))?;
         self.events.fetch_add(1, Ordering::Relaxed);
         let completion = runtime
             .invoke(
@@ -164,7 +164,7 @@ impl World {
             .body
             .collect()
             .await
-            .map_err(|e| DemoError::aws("GetObject")(Box::new(e)))?
+            .map_err(|e| DemoError::aws("GetObject", e))?
             .into_bytes();
         let answer: Value =
             serde_json::from_slice(&bytes).map_err(|problem| DemoError::AnswerNotJson { key, problem })?;
