@@ -15,6 +15,7 @@
 
 mod credentials;
 mod lifecycle;
+mod metrics;
 mod properties;
 mod settings;
 
@@ -26,6 +27,7 @@ use vbaws_cfn::{Action, CustomResource, Outcome, Request};
 use vbaws_client::Client;
 
 pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
+pub use metrics::{Effect, METRICS_NAMESPACE};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
 pub use settings::{ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES};
 
@@ -155,6 +157,15 @@ impl CustomResource for Configurator {
     type Error = Error;
 
     async fn handle(&self, request: Request<Properties>) -> Result<Outcome, Error> {
+        let result = self.apply(request).await;
+        metrics::emit(result.as_ref().map_or(Effect::Failed, |(_, effect)| *effect));
+        result.map(|(outcome, _)| outcome)
+    }
+}
+
+impl Configurator {
+    /// The work of one event, and what it did to the appliance.
+    async fn apply(&self, request: Request<Properties>) -> Result<(Outcome, Effect), Error> {
         let ready = self.ready.as_ref().map_err(|e| Error::Config(Arc::clone(e)))?;
         let account = request
             .stack_account()
@@ -174,13 +185,13 @@ impl CustomResource for Configurator {
             // the stack in DELETE_FAILED.
             if let Action::Delete { .. } = request.action {
                 warn!(%mismatch, "Delete answered SUCCESS without touching the appliance");
-                return Ok(Outcome::new().warning(mismatch.to_string()));
+                return Ok((Outcome::new().warning(mismatch.to_string()), Effect::Retained));
             }
             return Err(mismatch);
         }
         if let (Action::Delete { .. }, OnDelete::Retain) = (&request.action, props.on_delete) {
             info!("OnDelete is Retain: the registration stays in the appliance");
-            return Ok(Outcome::new());
+            return Ok((Outcome::new(), Effect::Retained));
         }
         // Stop a little before the protocol core would, so that a slow appliance is reported
         // with its URL and likely causes rather than as a bare timeout.

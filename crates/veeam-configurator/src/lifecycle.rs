@@ -7,7 +7,7 @@ use tracing::{info, warn};
 use vbaws_cfn::{Action, Outcome};
 use vbaws_client::{AmazonAccount, Client, CrossAccountSpec, Deleted, RoleSpec, Roles};
 
-use crate::{Error, Properties, parse_physical_id, physical_id};
+use crate::{Error, Properties, metrics::Effect, parse_physical_id, physical_id};
 
 /// Waits between "cannot assume role" answers: IAM propagation takes seconds to minutes.
 const FIRST_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
@@ -46,7 +46,7 @@ impl Work<'_> {
         &self,
         action: &Action<Properties>,
         props: &Properties,
-    ) -> Result<Outcome, Error> {
+    ) -> Result<(Outcome, Effect), Error> {
         match action {
             Action::Create => self.create(props).await,
             Action::Update {
@@ -60,9 +60,9 @@ impl Work<'_> {
         }
     }
 
-    pub(crate) async fn create(&self, props: &Properties) -> Result<Outcome, Error> {
-        let role = self.register(props).await?;
-        Ok(outcome(&role))
+    pub(crate) async fn create(&self, props: &Properties) -> Result<(Outcome, Effect), Error> {
+        let (role, effect) = self.register(props).await?;
+        Ok((outcome(&role), effect))
     }
 
     pub(crate) async fn update(
@@ -70,7 +70,7 @@ impl Work<'_> {
         props: &Properties,
         event_id: &str,
         old: Option<&Properties>,
-    ) -> Result<Outcome, Error> {
+    ) -> Result<(Outcome, Effect), Error> {
         if old.map(Properties::identity) != Some(props.identity()) {
             info!(
                 "role name or purpose changed: registering anew; CloudFormation deletes the old registration afterwards"
@@ -79,8 +79,8 @@ impl Work<'_> {
         }
         let Some((_, veeam_id)) = parse_physical_id(event_id) else {
             // Made by something else (an earlier tool): converge by name, keep the ID.
-            let role = self.register(props).await?;
-            return Ok(outcome(&role).physical_id(event_id));
+            let (role, effect) = self.register(props).await?;
+            return Ok((outcome(&role).physical_id(event_id), effect));
         };
         match self.roles().get(veeam_id).await.map_err(|e| self.fail(e))? {
             Some(role) => {
@@ -89,7 +89,7 @@ impl Work<'_> {
                 let updated = self
                     .retry_propagation(props, || self.roles().update(&role.id, &spec))
                     .await?;
-                Ok(outcome(&updated))
+                Ok((outcome(&updated), Effect::Updated))
             }
             None => {
                 info!(
@@ -101,7 +101,11 @@ impl Work<'_> {
         }
     }
 
-    pub(crate) async fn delete(&self, props: &Properties, event_id: &str) -> Result<Outcome, Error> {
+    pub(crate) async fn delete(
+        &self,
+        props: &Properties,
+        event_id: &str,
+    ) -> Result<(Outcome, Effect), Error> {
         let found = match parse_physical_id(event_id) {
             Some((_, veeam_id)) => self.roles().get(veeam_id).await,
             // An ID we never issued (CloudFormation makes one up when a Create is cancelled):
@@ -111,23 +115,24 @@ impl Work<'_> {
         .map_err(|e| self.fail(e))?;
         let Some(role) = found else {
             info!("the registration is not in the appliance: nothing to remove");
-            return Ok(Outcome::new());
+            return Ok((Outcome::new(), Effect::Unchanged));
         };
         if let Err(not_owned) = self.check_owner(&role) {
             warn!(%not_owned, "refusing to remove a registration of another account");
-            return Ok(Outcome::new().warning(not_owned.to_string()));
+            return Ok((Outcome::new().warning(not_owned.to_string()), Effect::Retained));
         }
         if role.is_default() {
-            return Ok(Outcome::new().warning(format!(
+            let never = format!(
                 "{:?} is the appliance's default role and is never removed",
                 role.name
-            )));
+            );
+            return Ok((Outcome::new().warning(never), Effect::Retained));
         }
         if !role.is_cross_account(self.account, &props.role_name) {
             // Taken over since (a new RoleName, or a migration): it registers another role now,
             // and removing it would leave that role unregistered.
             info!(veeam_id = %role.id, "the registration now points at another role: left in place");
-            return Ok(Outcome::new());
+            return Ok((Outcome::new(), Effect::Retained));
         }
         let blockers: Vec<String> = self
             .roles()
@@ -139,26 +144,27 @@ impl Work<'_> {
             .map(|m| m.message)
             .collect();
         if !blockers.is_empty() {
-            return Ok(left_in_place(&role, &blockers.join("; ")));
+            return Ok((left_in_place(&role, &blockers.join("; ")), Effect::Retained));
         }
         match self.roles().delete(&role).await {
             Ok(Deleted::Removed) => info!(veeam_id = %role.id, "registration removed"),
             Ok(Deleted::AlreadyGone) => info!(veeam_id = %role.id, "registration already gone"),
             Err(vbaws_client::Error::Api(api)) if api.is_in_use() => {
-                return Ok(left_in_place(&role, api.details.as_deref().unwrap_or("in use")));
+                let why = api.details.as_deref().unwrap_or("in use");
+                return Ok((left_in_place(&role, why), Effect::Retained));
             }
             Err(error) => return Err(self.fail(error)),
         }
-        Ok(Outcome::new())
+        Ok((Outcome::new(), Effect::Removed))
     }
 
     /// Create-or-adopt. POST first: in the usual case that is the only request. When the name
     /// is taken by a registration of the same account, it is adopted and updated to this
     /// stack's role and external ID; one of another account is a conflict.
-    async fn register(&self, props: &Properties) -> Result<AmazonAccount, Error> {
+    async fn register(&self, props: &Properties) -> Result<(AmazonAccount, Effect), Error> {
         let spec = self.spec(props);
         match self.retry_propagation(props, || self.roles().create(&spec)).await {
-            Ok(role) => Ok(role),
+            Ok(role) => Ok((role, Effect::Created)),
             Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.is_name_taken() => {
                 let refused = || Error::Appliance(vbaws_client::Error::Api(api.clone()));
                 let existing =
@@ -196,8 +202,10 @@ impl Work<'_> {
                     previous_role = %previous.role_name,
                     "adopting this account's registration of the name"
                 );
-                self.retry_propagation(props, || self.roles().update(&existing.id, &spec))
-                    .await
+                let adopted = self
+                    .retry_propagation(props, || self.roles().update(&existing.id, &spec))
+                    .await?;
+                Ok((adopted, Effect::Adopted))
             }
             Err(error) => Err(error),
         }

@@ -473,3 +473,66 @@ async fn the_negotiated_revision_is_used_unless_one_is_configured() {
     );
     assert!(!text.contains("refused to log in"), "{text}");
 }
+
+#[tokio::test]
+async fn every_event_counts_what_it_did_in_embedded_metric_format() {
+    let rig = Rig::start().await;
+    let created = rig.create(props("VeeamEc2Role", "ec2")).await;
+    let id = &created["PhysicalResourceId"];
+    rig.create(props("VeeamEc2Role", "ec2")).await; // delivered twice: adopted
+    let mut rotated = props("VeeamEc2Role", "ec2");
+    rotated["Description"] = json!("rotated");
+    rig.update(id, rotated.clone(), props("VeeamEc2Role", "ec2"))
+        .await;
+    let veeam_id = rig.registrations()[0].id.clone();
+    rig.appliance.sim.mark_in_use(&veeam_id, "policy 'daily'");
+    rig.delete(id, rotated.clone()).await;
+    rig.appliance.sim.set_faults(Faults {
+        list_failures: 1,
+        ..Faults::default()
+    });
+    rig.create(props("OtherRole", "ec2")).await; // the name is taken, and the look-up fails
+    let other = rig.create(props("WorkerRole", "worker")).await;
+    rig.delete(&other["PhysicalResourceId"], props("WorkerRole", "worker"))
+        .await;
+    rig.delete(&other["PhysicalResourceId"], props("WorkerRole", "worker"))
+        .await; // already gone
+    let metrics = rig.metrics();
+    let counted: Vec<(&str, i64)> = metrics.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    assert_eq!(
+        counted,
+        [
+            ("RegistrationsCreated", 1),
+            ("RegistrationsAdopted", 1),
+            ("RegistrationsUpdated", 1),
+            ("RegistrationsRetained", 1),
+            ("RegistrationsFailed", 1),
+            ("RegistrationsCreated", 1),
+            ("RegistrationsRemoved", 1),
+        ],
+        "{}",
+        rig.lambda.sandbox.output()
+    );
+    let line = rig
+        .lambda
+        .sandbox
+        .output()
+        .lines()
+        .find(|l| l.contains("\"_aws\""))
+        .map(str::to_owned)
+        .expect("an EMF line");
+    let emf: serde_json::Value = serde_json::from_str(line.trim()).expect("the whole line is JSON");
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        veeam_configurator::METRICS_NAMESPACE
+    );
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Function"]])
+    );
+    assert!(
+        emf["_aws"]["Timestamp"]
+            .as_u64()
+            .is_some_and(|t| t > 1_700_000_000_000)
+    );
+}

@@ -131,6 +131,31 @@ impl Rig {
             .await
     }
 
+    /// The metrics the function printed in Embedded Metric Format, in order: each line's
+    /// metric names (checked to be declared in its `_aws` block) with their values.
+    pub fn metrics(&self) -> Vec<(String, i64)> {
+        self.lambda
+            .sandbox
+            .output()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+            .filter(|json| json.get("_aws").is_some())
+            .flat_map(|json| {
+                let declared = json["_aws"]["CloudWatchMetrics"][0]["Metrics"].clone();
+                declared
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |m| {
+                        let name = m["Name"].as_str().unwrap_or_default().to_owned();
+                        let value = json[&name].as_i64().unwrap_or_default();
+                        (name, value)
+                    })
+            })
+            .collect()
+    }
+
     /// The registrations of member roles (the appliance's default role left out).
     pub fn registrations(&self) -> Vec<vbaws_sim::Role> {
         self.appliance
