@@ -1,0 +1,149 @@
+//! Reconciliation: what the appliance holds against what the Organization is. StackSets keep
+//! registrations right only while every event arrives and succeeds; in a real Organization they
+//! drift (a closed account's stack instance turns INOPERABLE and its registration stays; a failed
+//! instance leaves an account without its registration; someone removes one by hand). This crate
+//! compares the three sources and says exactly what is wrong and why.
+//!
+//! So far: the comparison itself ([`reconcile`]), over facts already read, and the purposes the
+//! roles template declares ([`declared_purposes`]). Reading the facts (the appliance, the
+//! Organizations and CloudFormation APIs), the `vbaws-reconcile` command with `--fix`, and the
+//! scheduled function come next (issue 15).
+
+mod report;
+
+pub use report::{AccountReport, Problem, Report};
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+/// A registration in the appliance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    pub id: String,
+    pub name: String,
+    /// The AWS account of the role it registers; `None` for the appliance's own role.
+    pub account: Option<String>,
+    pub role_name: Option<String>,
+}
+
+/// An account's standing in the Organization. Organizations reports `Status` (`ACTIVE`,
+/// `SUSPENDED`, `PENDING_CLOSURE`) and, more recently, `State` (which adds `CLOSED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    Active,
+    Suspended,
+    PendingClosure,
+    Closed,
+    /// Any other state (`PENDING_ACTIVATION`, or one added later): not active.
+    Other,
+}
+
+impl Standing {
+    /// Reads Organizations' `State`, else its `Status`.
+    pub fn from_organizations(state: Option<&str>, status: Option<&str>) -> Self {
+        match state.or(status).unwrap_or_default() {
+            "ACTIVE" => Self::Active,
+            "SUSPENDED" => Self::Suspended,
+            "PENDING_CLOSURE" => Self::PendingClosure,
+            "CLOSED" => Self::Closed,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// An account of the Organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub standing: Standing,
+    /// In one of the OUs the roles StackSet targets (or below one).
+    pub in_target: bool,
+}
+
+/// A stack instance of the roles StackSet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackInstance {
+    pub account: String,
+    /// `CURRENT`, `OUTDATED` or `INOPERABLE`, with the detailed status when there is one.
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// Everything the comparison needs, already read.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub registrations: Vec<Registration>,
+    /// Every account of the Organization.
+    pub accounts: Vec<Account>,
+    pub instances: Vec<StackInstance>,
+    /// The purposes the roles template registers per account (`ec2`, `worker`, …).
+    pub purposes: Vec<String>,
+}
+
+/// `<12-digit account>-<purpose>`, the names this project gives registrations.
+pub fn parse_name(name: &str) -> Option<(&str, &str)> {
+    let (account, purpose) = name.split_once('-')?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !purpose.is_empty())
+        .then_some((account, purpose))
+}
+
+/// Compares the appliance with the Organization and the StackSet.
+pub fn reconcile(facts: &Facts) -> Report {
+    let mut report = Report::default();
+    let mut registered: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for registration in &facts.registrations {
+        let Some((account, purpose)) = parse_name(&registration.name) else {
+            if registration.account.is_some() {
+                report.foreign.push(registration.clone());
+            }
+            continue;
+        };
+        let problem = match facts.accounts.iter().find(|a| a.id == account) {
+            None => Problem::OutsideOrganization,
+            Some(a) if a.standing != Standing::Active => Problem::Inactive(a.standing),
+            Some(a) if !a.in_target => Problem::OutsideTarget,
+            Some(_) if !facts.purposes.iter().any(|p| p == purpose) => Problem::UndeclaredPurpose,
+            Some(_) => {
+                registered.insert((account, purpose));
+                continue;
+            }
+        };
+        report
+            .account(account)
+            .orphans
+            .push((registration.clone(), problem));
+    }
+    for account in facts
+        .accounts
+        .iter()
+        .filter(|a| a.in_target && a.standing == Standing::Active)
+    {
+        let missing: Vec<String> = facts
+            .purposes
+            .iter()
+            .filter(|p| !registered.contains(&(account.id.as_str(), p.as_str())))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let entry = report.account(&account.id);
+            entry.missing = missing;
+            entry.instance = facts.instances.iter().find(|i| i.account == account.id).cloned();
+        }
+    }
+    report.accounts.sort_by(|a, b| a.account.cmp(&b.account));
+    report
+}
+
+/// The `Purpose` of every `Custom::VeeamAwsConfigurator` the roles template declares.
+pub fn declared_purposes(template: &vbaws_template::Template) -> Vec<String> {
+    let mut purposes: Vec<String> = template
+        .resources()
+        .filter(|r| r.resource_type == "Custom::VeeamAwsConfigurator")
+        .filter_map(|r| r.properties["Purpose"].as_str().map(str::to_owned))
+        .collect();
+    purposes.sort();
+    purposes.dedup();
+    purposes
+}
