@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_organizations::types::ChildType;
-
 use crate::{Aws, Check, Plan, aws::describe};
 
 /// The service principal that `aws cloudformation activate-organizations-access` enables.
@@ -110,40 +108,14 @@ async fn organizational_unit(aws: &Aws, ou: &str) -> Check {
     }
 }
 
-/// The accounts of `ou` and of every OU below it, counted by status.
+/// The accounts of `ou` and of every OU below it, counted by standing.
 async fn accounts_by_status(aws: &Aws, ou: &str) -> Result<BTreeMap<String, usize>, String> {
+    let accounts = vbaws_reconcile::read::accounts_below(&aws.organizations, ou)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut counts = BTreeMap::new();
-    let mut parents = vec![ou.to_owned()];
-    while let Some(parent) = parents.pop() {
-        let mut accounts = aws
-            .organizations
-            .list_accounts_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send();
-        while let Some(page) = accounts.next().await {
-            for account in page.map_err(|e| describe(&e))?.accounts() {
-                let status = account
-                    .status()
-                    .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_ascii_lowercase());
-                *counts.entry(status).or_insert(0) += 1;
-            }
-        }
-        let mut children = aws
-            .organizations
-            .list_children()
-            .parent_id(&parent)
-            .child_type(ChildType::OrganizationalUnit)
-            .into_paginator()
-            .send();
-        while let Some(page) = children.next().await {
-            parents.extend(
-                page.map_err(|e| describe(&e))?
-                    .children()
-                    .iter()
-                    .filter_map(|c| c.id().map(str::to_owned)),
-            );
-        }
+    for (_, standing) in accounts {
+        *counts.entry(standing.to_string()).or_insert(0) += 1;
     }
     Ok(counts)
 }

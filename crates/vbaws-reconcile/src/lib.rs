@@ -4,11 +4,12 @@
 //! instance leaves an account without its registration; someone removes one by hand). This crate
 //! compares the three sources and says exactly what is wrong and why.
 //!
-//! So far: the comparison itself ([`reconcile`]), over facts already read, and the purposes the
-//! roles template declares ([`declared_purposes`]). Reading the facts (the appliance, the
-//! Organizations and CloudFormation APIs), the `vbaws-reconcile` command with `--fix`, and the
-//! scheduled function come next (issue 15).
+//! So far: reading the facts ([`read`]: the appliance, the Organizations and CloudFormation
+//! APIs), the comparison itself ([`reconcile`]), and the purposes the roles template declares
+//! ([`declared_purposes`]). The `vbaws-reconcile` command with `--fix`, and the scheduled
+//! function come next (issue 15).
 
+pub mod read;
 mod report;
 
 pub use report::{AccountReport, Problem, Report};
@@ -50,6 +51,18 @@ impl Standing {
             "CLOSED" => Self::Closed,
             _ => Self::Other,
         }
+    }
+}
+
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::PendingClosure => "pending closure",
+            Self::Closed => "closed",
+            Self::Other => "not active",
+        })
     }
 }
 

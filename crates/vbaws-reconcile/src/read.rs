@@ -1,0 +1,185 @@
+//! Reading the facts: the appliance's registrations (every page, through `vbaws-client`), the
+//! Organization's accounts and which of them the target OUs hold (recursively), and the roles
+//! StackSet's instances. Read-only calls only.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_cloudformation::types::CallAs;
+use aws_sdk_organizations::{error::ProvideErrorMetadata, types::ChildType};
+use tokio::time::Instant;
+
+use crate::{Account, Registration, StackInstance, Standing};
+
+/// A call that failed, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{call} failed: {reason}")]
+    Aws { call: &'static str, reason: String },
+    #[error("reading the appliance's registrations failed: {0}")]
+    Appliance(vbaws_client::Error),
+}
+
+fn aws<E, R>(
+    call: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ReadError
+where
+    E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |error| {
+        let reason = match (error.code(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            _ => aws_sdk_organizations::error::DisplayErrorContext(&error).to_string(),
+        };
+        ReadError::Aws { call, reason }
+    }
+}
+
+/// Every registration in the appliance, all pages.
+pub async fn registrations(
+    client: &vbaws_client::Client,
+    deadline: Instant,
+) -> Result<Vec<Registration>, ReadError> {
+    let roles = client
+        .until(deadline)
+        .roles()
+        .list()
+        .await
+        .map_err(ReadError::Appliance)?;
+    Ok(roles
+        .into_iter()
+        .map(|role| Registration {
+            account: role
+                .cross_account_role
+                .as_ref()
+                .map(|r| r.account_id.clone())
+                .or_else(|| {
+                    (!role.is_default())
+                        .then(|| role.account_id().map(str::to_owned))
+                        .flatten()
+                }),
+            role_name: role.cross_account_role.as_ref().map(|r| r.role_name.clone()),
+            id: role.id,
+            name: role.name,
+        })
+        .collect())
+}
+
+/// The accounts in `ou` and in every OU below it, with their standing.
+pub async fn accounts_below(
+    organizations: &aws_sdk_organizations::Client,
+    ou: &str,
+) -> Result<Vec<(String, Standing)>, ReadError> {
+    let mut found = Vec::new();
+    let mut parents = vec![ou.to_owned()];
+    while let Some(parent) = parents.pop() {
+        let mut pages = organizations
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for account in page.map_err(aws("ListAccountsForParent"))?.accounts() {
+                if let Some(id) = account.id() {
+                    found.push((id.to_owned(), standing(account)));
+                }
+            }
+        }
+        let mut pages = organizations
+            .list_children()
+            .parent_id(&parent)
+            .child_type(ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let children = page.map_err(aws("ListChildren"))?;
+            parents.extend(
+                children
+                    .children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_owned)),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Every account of the Organization, each marked whether one of `target_ous` (or an OU below
+/// one) holds it.
+pub async fn accounts(
+    organizations: &aws_sdk_organizations::Client,
+    target_ous: &[String],
+) -> Result<Vec<Account>, ReadError> {
+    let mut in_target = BTreeSet::new();
+    for ou in target_ous {
+        in_target.extend(
+            accounts_below(organizations, ou)
+                .await?
+                .into_iter()
+                .map(|(id, _)| id),
+        );
+    }
+    let mut pages = organizations.list_accounts().into_paginator().send();
+    let mut accounts = Vec::new();
+    while let Some(page) = pages.next().await {
+        for account in page.map_err(aws("ListAccounts"))?.accounts() {
+            if let Some(id) = account.id() {
+                accounts.push(Account {
+                    id: id.to_owned(),
+                    standing: standing(account),
+                    in_target: in_target.contains(id),
+                });
+            }
+        }
+    }
+    Ok(accounts)
+}
+
+fn standing(account: &aws_sdk_organizations::types::Account) -> Standing {
+    Standing::from_organizations(
+        account.state().map(|s| s.as_str()),
+        account.status().map(|s| s.as_str()),
+    )
+}
+
+/// The roles StackSet's instances. `delegated_admin` when the caller is the Organization's
+/// delegated administrator for StackSets rather than its management account.
+pub async fn stack_instances(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack_set: &str,
+    delegated_admin: bool,
+) -> Result<Vec<StackInstance>, ReadError> {
+    let call_as = if delegated_admin {
+        CallAs::DelegatedAdmin
+    } else {
+        CallAs::SelfValue
+    };
+    let mut pages = cloudformation
+        .list_stack_instances()
+        .stack_set_name(stack_set)
+        .call_as(call_as)
+        .into_paginator()
+        .items()
+        .send();
+    let mut instances = Vec::new();
+    while let Some(summary) = pages.next().await {
+        let summary = summary.map_err(aws("ListStackInstances"))?;
+        let detailed = summary
+            .stack_instance_status()
+            .and_then(|s| s.detailed_status())
+            .map(|d| d.as_str().to_owned());
+        let status = summary
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        instances.push(StackInstance {
+            account: summary.account().unwrap_or_default().to_owned(),
+            status: match detailed {
+                Some(detailed) if detailed != status => format!("{status} ({detailed})"),
+                _ => status,
+            },
+            reason: summary.status_reason().map(str::to_owned),
+        });
+    }
+    Ok(instances)
+}
