@@ -7,6 +7,7 @@ differ from what Veeam's guide requires for the chosen operations.
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def guide_example_checked_by_netcheck(ec2, cfn, url):
     env.pop("AWS_PROFILE", None)
     run = subprocess.run([str(ROOT / "target" / "debug" / "vbaws-netcheck"), "--collect", str(work / "snapshot"), "--roles", str(roles)],
                          env=env, capture_output=True, text=True)
+    shutil.rmtree(work, ignore_errors=True)
     print(run.stdout, end="")
     if run.returncode != 0:
         return [f"netcheck: vbaws-netcheck --collect exited {run.returncode}: {run.stdout} {run.stderr}"]

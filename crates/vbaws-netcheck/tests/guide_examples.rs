@@ -191,4 +191,5 @@ fn the_command_line_says_it_in_text_json_and_as_a_plan() {
         "{plan}"
     );
     assert_eq!(netcheck(&["/nonexistent.yaml"]).0, 2);
+    let _ = std::fs::remove_file(path);
 }
