@@ -19,9 +19,7 @@ pub enum ReadError {
     Appliance(vbaws_client::Error),
 }
 
-fn aws<E, R>(
-    call: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ReadError
+fn aws<E, R>(call: &'static str) -> impl FnOnce(aws_sdk_organizations::error::SdkError<E, R>) -> ReadError
 where
     E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -76,10 +76,6 @@ impl Event {
         self.field("RequestId")
     }
 
-    pub fn request_type(&self) -> &str {
-        self.field("RequestType")
-    }
-
     pub fn resource_type(&self) -> &str {
         self.field("ResourceType")
     }
