@@ -55,6 +55,22 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// Reads the secret that holds them: JSON with non-empty `username` and `password` (the
+    /// shape the Lambdas stack generates). The error says what is wrong with it, never its text.
+    pub fn from_secret_json(text: &str) -> Result<Self, &'static str> {
+        #[derive(serde::Deserialize)]
+        struct Pair {
+            username: Option<String>,
+            password: Option<String>,
+        }
+        let pair: Pair = serde_json::from_str(text).map_err(|_| "is not JSON")?;
+        let username = pair.username.filter(|u| !u.is_empty()).ok_or("has no username")?;
+        let password = pair.password.filter(|p| !p.is_empty()).ok_or("has no password")?;
+        Ok(Self::new(username, password))
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")

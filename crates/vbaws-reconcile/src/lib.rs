@@ -4,15 +4,25 @@
 //! instance leaves an account without its registration; someone removes one by hand). This crate
 //! compares the three sources and says exactly what is wrong and why.
 //!
-//! So far: reading the facts ([`read`]: the appliance, the Organizations and CloudFormation
-//! APIs), the comparison itself ([`reconcile`]), and the purposes the roles template declares
-//! ([`declared_purposes`]). The `vbaws-reconcile` command with `--fix`, and the scheduled
-//! function come next (issue 15).
+//! - [`gather`] reads the facts ([`read`]: the appliance's registrations, the Organization's
+//!   accounts, the roles StackSet's instances and template), concurrently.
+//! - [`reconcile`] compares them into a [`Report`]: orphans with their reason, missing purposes
+//!   with the stack instance's status, registrations this project did not make.
+//! - [`fix`] removes the orphans this project made, and only those.
+//!
+//! Two faces use it: the `vbaws-reconcile` command for operators, and the scheduled
+//! `vbaws-reconciler` function.
 
+pub mod fix;
+mod gather;
 pub mod read;
+mod render;
 mod report;
+pub mod sdk;
 
-pub use report::{AccountReport, Problem, Report};
+pub use gather::{Sources, StackSet, gather};
+pub use render::{RetryTarget, retry_commands};
+pub use report::{AccountReport, Drift, Problem, Report};
 
 use std::collections::BTreeSet;
 
@@ -79,6 +89,7 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StackInstance {
     pub account: String,
+    pub region: String,
     /// `CURRENT`, `OUTDATED` or `INOPERABLE`, with the detailed status when there is one.
     pub status: String,
     pub reason: Option<String>,
@@ -133,6 +144,7 @@ pub fn reconcile(facts: &Facts) -> Report {
         .iter()
         .filter(|a| a.in_target && a.standing == Standing::Active)
     {
+        report.checked += 1;
         let missing: Vec<String> = facts
             .purposes
             .iter()

@@ -17,6 +17,13 @@ pub enum ReadError {
     Aws { call: &'static str, reason: String },
     #[error("reading the appliance's registrations failed: {0}")]
     Appliance(vbaws_client::Error),
+    #[error("the StackSet {stack_set}'s template cannot be read: {problem}")]
+    Template { stack_set: String, problem: String },
+    #[error(
+        "no registration purpose is known: the roles template declares no Custom::VeeamAwsConfigurator, \
+         or none was given (name the StackSet, or give the roles template)"
+    )]
+    NoPurposes,
 }
 
 fn aws<E, R>(call: &'static str) -> impl FnOnce(aws_sdk_organizations::error::SdkError<E, R>) -> ReadError
@@ -140,6 +147,37 @@ fn standing(account: &aws_sdk_organizations::types::Account) -> Standing {
     )
 }
 
+fn call_as(delegated_admin: bool) -> CallAs {
+    if delegated_admin {
+        CallAs::DelegatedAdmin
+    } else {
+        CallAs::SelfValue
+    }
+}
+
+/// The roles StackSet's template, as `DescribeStackSet` returns it.
+pub async fn stack_set_template(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack_set: &str,
+    delegated_admin: bool,
+) -> Result<vbaws_template::Template, ReadError> {
+    let described = cloudformation
+        .describe_stack_set()
+        .stack_set_name(stack_set)
+        .call_as(call_as(delegated_admin))
+        .send()
+        .await
+        .map_err(aws("DescribeStackSet"))?;
+    let body = described
+        .stack_set()
+        .and_then(|s| s.template_body())
+        .unwrap_or_default();
+    vbaws_template::Template::from_yaml(body).map_err(|e| ReadError::Template {
+        stack_set: stack_set.to_owned(),
+        problem: e.to_string(),
+    })
+}
+
 /// The roles StackSet's instances. `delegated_admin` when the caller is the Organization's
 /// delegated administrator for StackSets rather than its management account.
 pub async fn stack_instances(
@@ -147,15 +185,10 @@ pub async fn stack_instances(
     stack_set: &str,
     delegated_admin: bool,
 ) -> Result<Vec<StackInstance>, ReadError> {
-    let call_as = if delegated_admin {
-        CallAs::DelegatedAdmin
-    } else {
-        CallAs::SelfValue
-    };
     let mut pages = cloudformation
         .list_stack_instances()
         .stack_set_name(stack_set)
-        .call_as(call_as)
+        .call_as(call_as(delegated_admin))
         .into_paginator()
         .items()
         .send();
@@ -172,6 +205,7 @@ pub async fn stack_instances(
             .unwrap_or_default();
         instances.push(StackInstance {
             account: summary.account().unwrap_or_default().to_owned(),
+            region: summary.region().unwrap_or_default().to_owned(),
             status: match detailed {
                 Some(detailed) if detailed != status => format!("{status} ({detailed})"),
                 _ => status,

@@ -48,6 +48,9 @@ pub struct AccountReport {
 /// The whole comparison.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// Active accounts of the target OUs, each expected to have every purpose registered.
+    pub checked: usize,
+    /// The accounts with drift.
     pub accounts: Vec<AccountReport>,
     /// Registrations this project did not make: listed, never touched.
     pub foreign: Vec<Registration>,
@@ -72,4 +75,27 @@ impl Report {
     pub fn has_drift(&self) -> bool {
         !self.accounts.is_empty()
     }
+
+    /// The counts the scheduled function publishes as metrics.
+    pub fn drift(&self) -> Drift {
+        Drift {
+            accounts: self.accounts.len(),
+            orphaned: self.accounts.iter().map(|a| a.orphans.len()).sum(),
+            missing: self.accounts.iter().map(|a| a.missing.len()).sum(),
+            foreign: self.foreign.len(),
+        }
+    }
+}
+
+/// How much drift, in numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// Accounts with any drift.
+    pub accounts: usize,
+    /// Registrations that should not be there.
+    pub orphaned: usize,
+    /// Registrations that should be there and are not.
+    pub missing: usize,
+    /// Registrations this project did not make (not drift; listed).
+    pub foreign: usize,
 }

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use vbaws_reconcile::{
-    Account, Facts, Problem, Registration, StackInstance, Standing, declared_purposes, reconcile,
+    Account, Drift, Facts, Problem, Registration, RetryTarget, StackInstance, Standing, declared_purposes,
+    fix, reconcile, retry_commands,
 };
 
 fn purposes() -> Vec<String> {
@@ -115,6 +116,7 @@ fn missing_registrations_carry_the_stack_instances_reason() {
         ],
         instances: vec![StackInstance {
             account: "222222222222".into(),
+            region: "eu-west-1".into(),
             status: "INOPERABLE".into(),
             reason: Some(
                 "Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role".into(),
@@ -186,4 +188,112 @@ fn organizations_states_and_statuses_map_to_standings() {
             "{state:?} {status:?}"
         );
     }
+}
+
+/// One account of each kind: right, left the organization, closed, missing one purpose with a
+/// failed instance, missing both without an instance, and a foreign registration.
+fn mixed() -> Facts {
+    let mut registrations = both("111111111111");
+    registrations.extend(both("222222222222"));
+    registrations.extend(both("333333333333"));
+    registrations.push(registration("444444444444-ec2", "444444444444"));
+    registrations.push(registration("prod backups", "111111111111"));
+    Facts {
+        registrations,
+        accounts: vec![
+            account("111111111111", Standing::Active, true),
+            account("333333333333", Standing::Closed, true),
+            account("444444444444", Standing::Active, true),
+            account("555555555555", Standing::Active, true),
+        ],
+        instances: vec![StackInstance {
+            account: "444444444444".into(),
+            region: "eu-west-1".into(),
+            status: "OUTDATED (FAILED)".into(),
+            reason: Some("ResourceLogicalId:WorkerRegistration, ResourceStatusReason:the appliance could not assume role".into()),
+        }],
+        purposes: purposes(),
+    }
+}
+
+#[test]
+fn the_drift_counts_are_what_the_metrics_publish() {
+    let report = reconcile(&mixed());
+    assert_eq!(report.checked, 3, "active accounts of the target OUs");
+    assert_eq!(
+        report.drift(),
+        Drift {
+            accounts: 4,
+            orphaned: 4,
+            missing: 3,
+            foreign: 1
+        }
+    );
+}
+
+#[test]
+fn the_text_report_names_every_drift_with_its_reason() {
+    let text = reconcile(&mixed()).to_string();
+    assert!(
+        text.starts_with(
+            "Drift: 4 orphaned registrations, 3 missing (3 active accounts of the target OUs checked)."
+        ),
+        "{text}"
+    );
+    for line in [
+        "222222222222  222222222222-ec2     orphaned  the account is not in the organization",
+        "333333333333  333333333333-worker  orphaned  the account is closed",
+        "444444444444  worker               missing   stack instance OUTDATED (FAILED): ResourceLogicalId:WorkerRegistration",
+        "555555555555  ec2, worker          missing   no stack instance",
+        "111111111111  prod backups         foreign   not named <account>-<purpose>",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    let clean = reconcile(&Facts {
+        registrations: both("111111111111"),
+        accounts: vec![account("111111111111", Standing::Active, true)],
+        instances: Vec::new(),
+        purposes: purposes(),
+    });
+    assert_eq!(
+        clean.to_string().trim(),
+        "No drift: each of the 1 active accounts of the target OUs has its registrations, and no registration is orphaned."
+    );
+}
+
+#[test]
+fn the_fix_plans_every_orphan_and_nothing_else() {
+    let plan = fix::plan(&reconcile(&mixed()));
+    let names: Vec<&str> = plan.iter().map(|r| r.registration.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "222222222222-ec2",
+            "222222222222-worker",
+            "333333333333-ec2",
+            "333333333333-worker"
+        ],
+        "the foreign registration and the right ones stay"
+    );
+}
+
+#[test]
+fn missing_registrations_get_the_command_that_retries_their_stack_instances() {
+    let ous = ["ou-ab12-workloads".to_owned()];
+    let commands = retry_commands(
+        &reconcile(&mixed()),
+        RetryTarget {
+            stack_set: "vbaws-veeam-roles",
+            target_ous: &ous,
+            region: "us-east-1",
+            delegated_admin: true,
+        },
+    );
+    assert_eq!(
+        commands,
+        [
+            r#"aws cloudformation update-stack-instances --stack-set-name vbaws-veeam-roles --regions eu-west-1 --deployment-targets '{"AccountFilterType":"INTERSECTION","Accounts":["444444444444"],"OrganizationalUnitIds":["ou-ab12-workloads"]}' --call-as DELEGATED_ADMIN"#,
+            r#"aws cloudformation create-stack-instances --stack-set-name vbaws-veeam-roles --regions us-east-1 --deployment-targets '{"AccountFilterType":"INTERSECTION","Accounts":["555555555555"],"OrganizationalUnitIds":["ou-ab12-workloads"]}' --call-as DELEGATED_ADMIN"#,
+        ]
+    );
 }

@@ -77,12 +77,6 @@ struct SecretValue {
     secret_string: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Pair {
-    username: Option<String>,
-    password: Option<String>,
-}
-
 impl CredentialsSource {
     pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
         // The extension speaks plain HTTP on localhost; the TLS configuration is never used.
@@ -204,16 +198,7 @@ impl CredentialsSource {
     }
 
     fn parse(&self, text: &str) -> Result<Credentials, CredentialsError> {
-        let pair: Pair = serde_json::from_str(text).map_err(|_| self.shape("is not JSON"))?;
-        let username = pair
-            .username
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| self.shape("has no username"))?;
-        let password = pair
-            .password
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| self.shape("has no password"))?;
-        Ok(Credentials::new(username, password))
+        Credentials::from_secret_json(text).map_err(|problem| self.shape(problem))
     }
 
     fn shape(&self, problem: &'static str) -> CredentialsError {

@@ -1,0 +1,112 @@
+//! `--fix`: removes the orphaned registrations this project made, and nothing else. Missing
+//! registrations are the StackSet's to make (see [`crate::retry_commands`]); foreign ones are
+//! never touched.
+//!
+//! Each removal reads the registration again first, so one that changed since the report (a
+//! new owner, a new name) is left alone, and asks the appliance whether it may go: a role a
+//! backup policy or repository uses is kept and reported.
+
+use serde::Serialize;
+use tokio::time::Instant;
+use vbaws_client::Deleted;
+
+use crate::{Problem, Registration, Report};
+
+/// A registration `--fix` would remove, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removal {
+    pub registration: Registration,
+    pub problem: Problem,
+}
+
+/// The removals `--fix` makes: every orphan of the report (orphans are by construction named
+/// `<account>-<purpose>`, so this project made them).
+pub fn plan(report: &Report) -> Vec<Removal> {
+    report
+        .accounts
+        .iter()
+        .flat_map(|a| a.orphans.iter())
+        .map(|(registration, problem)| Removal {
+            registration: registration.clone(),
+            problem: *problem,
+        })
+        .collect()
+}
+
+/// What happened to each planned removal.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fixed {
+    pub removed: Vec<Registration>,
+    /// Kept because the appliance says something uses it, with its words.
+    pub in_use: Vec<(Registration, String)>,
+    /// Left alone because it changed since it was read (or is already gone).
+    pub changed: Vec<(Registration, String)>,
+    /// The appliance refused or could not be reached.
+    pub failed: Vec<(Registration, String)>,
+}
+
+impl Fixed {
+    /// True when some removal failed: the operator must look.
+    pub fn has_failures(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
+/// Carries out `plan`, one registration at a time (the appliance serialises its own writes;
+/// a burst gains nothing and loads it).
+pub async fn apply(client: &vbaws_client::Client, plan: &[Removal], deadline: Instant) -> Fixed {
+    let mut fixed = Fixed::default();
+    for removal in plan {
+        let registration = removal.registration.clone();
+        match remove(client, &registration, deadline).await {
+            Ok(Outcome::Removed) => fixed.removed.push(registration),
+            Ok(Outcome::InUse(why)) => fixed.in_use.push((registration, why)),
+            Ok(Outcome::Changed(why)) => fixed.changed.push((registration, why)),
+            Err(error) => fixed.failed.push((registration, error.to_string())),
+        }
+    }
+    fixed
+}
+
+enum Outcome {
+    Removed,
+    InUse(String),
+    Changed(String),
+}
+
+async fn remove(
+    client: &vbaws_client::Client,
+    registration: &Registration,
+    deadline: Instant,
+) -> Result<Outcome, vbaws_client::Error> {
+    let roles = || client.until(deadline).roles();
+    let Some(current) = roles().get(&registration.id).await? else {
+        return Ok(Outcome::Changed("it is already gone".to_owned()));
+    };
+    let account = current.cross_account_role.as_ref().map(|r| r.account_id.as_str());
+    if current.name != registration.name || account != registration.account.as_deref() {
+        return Ok(Outcome::Changed(format!(
+            "it is now {:?} of account {}",
+            current.name,
+            account.unwrap_or("(the appliance's own)")
+        )));
+    }
+    let blockers: Vec<String> = roles()
+        .validate_delete(&current.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.is_error())
+        .map(|m| m.message)
+        .collect();
+    if !blockers.is_empty() {
+        return Ok(Outcome::InUse(blockers.join("; ")));
+    }
+    match roles().delete(&current).await {
+        Ok(Deleted::Removed) => Ok(Outcome::Removed),
+        Ok(Deleted::AlreadyGone) => Ok(Outcome::Changed("it is already gone".to_owned())),
+        Err(vbaws_client::Error::Api(api)) if api.is_in_use() => Ok(Outcome::InUse(
+            api.details.clone().unwrap_or_else(|| api.summary()),
+        )),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,271 @@
+//! `vbaws-reconcile`: what the appliance holds against what the Organization is. Exit 0 without
+//! drift, 1 with drift (after `--fix`, the drift that remains), 2 when the facts cannot be read.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use serde_json::json;
+use tokio::time::Instant;
+use vbaws_client::{Client, Credentials, Trust};
+use vbaws_reconcile::{
+    RetryTarget, Sources, StackSet, declared_purposes, fix, gather, reconcile, retry_commands,
+    sdk::{self, Access},
+};
+
+/// Compares the Veeam Backup for AWS appliance's registrations with the Organization's accounts
+/// and the roles StackSet, says what drifted and why, and with --fix removes the orphaned
+/// registrations this project made.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// The appliance's REST address, such as https://10.0.1.20:11005.
+    #[arg(long, env = "VEEAM_API_URL")]
+    api_url: String,
+    /// SHA-256 fingerprint of the appliance's certificate.
+    #[arg(long, env = "VEEAM_CERT_SHA256")]
+    cert_sha256: Option<String>,
+    /// PEM file of the CA that signed the appliance's certificate (instead of a fingerprint).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Skip the certificate check (not recommended).
+    #[arg(long)]
+    insecure: bool,
+    /// x-api-version to use; negotiated when not given.
+    #[arg(long)]
+    api_version: Option<String>,
+    /// The secret with the appliance user's credentials (the Lambdas stack's
+    /// ApplianceCredentialsSecretArn). Without it: VEEAM_USERNAME and VEEAM_PASSWORD.
+    #[arg(long)]
+    secret_id: Option<String>,
+    /// The profile that may read the secret (the backup account), when not --profile.
+    #[arg(long)]
+    secret_profile: Option<String>,
+    #[arg(long, env = "VEEAM_USERNAME", hide = true)]
+    username: Option<String>,
+    #[arg(long, env = "VEEAM_PASSWORD", hide = true, hide_env_values = true)]
+    password: Option<String>,
+    /// The OUs the roles StackSet targets (repeat, or comma-separated); OUs below count too.
+    #[arg(long = "ou", required = true, value_delimiter = ',')]
+    target_ous: Vec<String>,
+    /// The roles StackSet: its instances explain missing registrations, and its template says
+    /// which purposes each account registers.
+    #[arg(long)]
+    stack_set: Option<String>,
+    /// Who calls the StackSet APIs: the management account (SELF) or a delegated administrator.
+    #[arg(long, value_enum, default_value_t = CallAs::Self_)]
+    call_as: CallAs,
+    /// The roles template, when the purposes are not read from --stack-set.
+    #[arg(long)]
+    roles_template: Option<PathBuf>,
+    /// Region of the StackSet and the secret.
+    #[arg(long)]
+    region: Option<String>,
+    /// Profile for Organizations and CloudFormation (management or delegated-admin account).
+    #[arg(long)]
+    profile: Option<String>,
+    /// A role to assume for Organizations and CloudFormation.
+    #[arg(long)]
+    role_arn: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Remove the orphaned registrations this project made (after printing the plan).
+    #[arg(long)]
+    fix: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CallAs {
+    #[value(name = "SELF")]
+    Self_,
+    #[value(name = "DELEGATED_ADMIN")]
+    DelegatedAdmin,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("vbaws-reconcile: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: &Args) -> Result<ExitCode, String> {
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_seconds);
+    let aws = sdk::config(&Access {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        role_arn: args.role_arn.clone(),
+    })
+    .await;
+    let client = appliance(args).await?;
+    let organizations = aws_sdk_organizations::Client::new(&aws);
+    let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
+    let purposes = match &args.roles_template {
+        Some(path) => Some(read_purposes(path)?),
+        None => None,
+    };
+    let delegated_admin = matches!(args.call_as, CallAs::DelegatedAdmin);
+    let sources = Sources {
+        appliance: &client,
+        organizations: &organizations,
+        target_ous: &args.target_ous,
+        stack_set: args.stack_set.as_deref().map(|name| StackSet {
+            client: &cloudformation,
+            name,
+            delegated_admin,
+        }),
+        purposes: purposes.as_deref(),
+    };
+    let facts = gather(sources, deadline).await.map_err(|e| e.to_string())?;
+    let report = reconcile(&facts);
+    let retry = args.stack_set.as_deref().map_or_else(Vec::new, |stack_set| {
+        let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
+        retry_commands(
+            &report,
+            RetryTarget {
+                stack_set,
+                target_ous: &args.target_ous,
+                region: &region,
+                delegated_admin,
+            },
+        )
+    });
+    let plan = fix::plan(&report);
+    let text = matches!(args.format, Format::Text);
+    if text {
+        print!("{report}");
+        print_retry(&report, &retry, args.stack_set.is_some());
+        if args.fix && !plan.is_empty() {
+            println!("\nThe plan: remove {} orphaned registrations", plan.len());
+            for removal in &plan {
+                let r = &removal.registration;
+                println!("  {} ({}): {}", r.name, r.id, removal.problem);
+            }
+        }
+    }
+    let fixed = if args.fix && !plan.is_empty() {
+        let fixed = fix::apply(&client, &plan, deadline).await;
+        if text {
+            print!("\n{fixed}");
+        }
+        Some(fixed)
+    } else {
+        None
+    };
+    if !text {
+        let document = json!({
+            "checked": report.checked,
+            "drift": report.drift(),
+            "accounts": report.accounts,
+            "foreign": report.foreign,
+            "plan": plan,
+            "fixed": fixed,
+            "retry_commands": retry,
+        });
+        println!("{document:#}");
+    }
+    let remains = match &fixed {
+        Some(fixed) => report.drift().missing > 0 || !fixed.in_use.is_empty() || fixed.has_failures(),
+        None => report.has_drift(),
+    };
+    Ok(if remains {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_retry(report: &vbaws_reconcile::Report, retry: &[String], knows_stack_set: bool) {
+    if report.drift().missing == 0 {
+        return;
+    }
+    if !knows_stack_set {
+        println!(
+            "\nMissing registrations are the StackSet's to make: give --stack-set to see its instances and the command that retries them."
+        );
+        return;
+    }
+    println!("\nMissing registrations are the StackSet's to make; to retry those accounts' stack instances:");
+    for command in retry {
+        println!("  {command}");
+    }
+}
+
+fn read_purposes(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the roles template {}: {e}", path.display()))?;
+    let template = vbaws_template::Template::from_yaml(&text)
+        .map_err(|e| format!("the roles template {} is not a template: {e}", path.display()))?;
+    Ok(declared_purposes(&template))
+}
+
+/// The appliance client: trust from the flags, credentials from the secret or the environment.
+async fn appliance(args: &Args) -> Result<Client, String> {
+    let trust = match (&args.cert_sha256, &args.ca_cert, args.insecure) {
+        (Some(pin), None, false) => {
+            Trust::Pinned(pin.parse().map_err(|e| format!("--cert-sha256 is wrong: {e}"))?)
+        }
+        (None, Some(path), false) => Trust::CaBundle(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --ca-cert {}: {e}", path.display()))?,
+        ),
+        (None, None, true) => Trust::Insecure,
+        (None, None, false) => {
+            return Err("say how to check the appliance's identity: --cert-sha256 <fingerprint> (openssl s_client -connect <appliance>:11005 </dev/null | openssl x509 -noout -fingerprint -sha256), --ca-cert <pem file>, or --insecure".into());
+        }
+        _ => return Err("give only one of --cert-sha256, --ca-cert and --insecure".into()),
+    };
+    let credentials = match (&args.secret_id, &args.username, &args.password) {
+        (Some(secret_id), _, _) => secret(args, secret_id).await?,
+        (None, Some(username), Some(password)) => Credentials::new(username, password.as_str()),
+        _ => {
+            return Err("give --secret-id <the Lambdas stack's ApplianceCredentialsSecretArn>, or set VEEAM_USERNAME and VEEAM_PASSWORD".into());
+        }
+    };
+    let mut builder = Client::builder(&args.api_url)
+        .trust(trust)
+        .credentials(credentials);
+    if let Some(revision) = &args.api_version {
+        builder = builder.api_version(revision);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("the appliance client cannot be built: {e}"))
+}
+
+async fn secret(args: &Args, secret_id: &str) -> Result<Credentials, String> {
+    use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+    let config = sdk::config(&Access {
+        region: args.region.clone(),
+        profile: args.secret_profile.clone().or_else(|| args.profile.clone()),
+        role_arn: None,
+    })
+    .await;
+    let answer = aws_sdk_secretsmanager::Client::new(&config)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            let why = match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                _ => DisplayErrorContext(&e).to_string(),
+            };
+            format!("GetSecretValue failed for secret {secret_id}: {why}")
+        })?;
+    Credentials::from_secret_json(answer.secret_string().unwrap_or_default())
+        .map_err(|problem| format!("secret {secret_id} {problem}; it must hold JSON like {{\"username\": \"…\", \"password\": \"…\"}}"))
+}
