@@ -28,6 +28,7 @@ mod allow;
 mod budget;
 mod error;
 mod handler;
+pub mod metrics;
 mod physical_id;
 pub mod props;
 mod request;
@@ -111,6 +112,19 @@ pub async fn run<R: CustomResource>(resource: R, config: Config) -> Result<(), l
 
 /// Sets up logging the way Lambda expects: no timestamps (CloudWatch adds them), JSON when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
+/// When a function that answers no ResponseURL (a scheduled one) must stop its work: the
+/// invocation's deadline (milliseconds since the epoch, as the Runtime API sends it) less
+/// `config.safety_margin`, with the same fallback for a missing or implausible deadline.
+pub fn work_deadline(deadline_ms: u64, config: &Config) -> tokio::time::Instant {
+    budget::Budget::new(
+        deadline_ms,
+        std::time::SystemTime::now(),
+        tokio::time::Instant::now(),
+        config,
+    )
+    .work
+}
+
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }

@@ -3,12 +3,13 @@
 
 use std::process::Command;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair, VpcEndpointType};
 use serde_json::Value;
-use vbaws_testkit::Moto;
+use vbaws_testkit::{
+    Moto,
+    organization::{Organization, REGION, sdk_config},
+};
 
-const REGION: &str = "us-east-1";
 const LAYER: &str = "AWS-Parameters-and-Secrets-Lambda-Extension-Arm64";
 
 /// What the test built, by ID.
@@ -23,22 +24,6 @@ struct World {
     appliance_sg: String,
     layer_arn: String,
     secret: String,
-}
-
-async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
-    use aws_smithy_http_client::{Builder, tls};
-    let http = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .region(Region::new(REGION))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
 }
 
 fn ingress(port: i32, from: &str) -> IpPermission {
@@ -57,49 +42,13 @@ impl World {
     /// its secret.
     async fn build() -> Self {
         let moto = Moto::start().await.expect("moto");
-        let config = sdk(&moto).await;
-        let org = aws_sdk_organizations::Client::new(&config);
-        org.create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .expect("organization");
-        let root = org.list_roots().send().await.expect("roots").roots()[0]
-            .id()
-            .expect("root id")
-            .to_owned();
-        let ou = org
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name("Workloads")
-            .send()
-            .await
-            .expect("ou")
-            .organizational_unit()
-            .and_then(|u| u.id())
-            .expect("ou id")
-            .to_owned();
+        let config = sdk_config(&moto).await;
+        let organization = Organization::create(&config).await;
+        let ou = organization.ou(&organization.root, "Workloads").await;
         for name in ["prod-a", "prod-b"] {
-            let created = org
-                .create_account()
-                .account_name(name)
-                .email(format!("{name}@example.com"))
-                .send()
-                .await
-                .expect("account");
-            let account = created
-                .create_account_status()
-                .and_then(|s| s.account_id())
-                .expect("account id")
-                .to_owned();
-            org.move_account()
-                .account_id(account)
-                .source_parent_id(&root)
-                .destination_parent_id(&ou)
-                .send()
-                .await
-                .expect("move");
+            organization.account(name, &ou).await;
         }
+        let org = &organization.client;
         org.enable_aws_service_access()
             .service_principal("member.org.stacksets.cloudformation.amazonaws.com")
             .send()
@@ -379,7 +328,7 @@ async fn a_ready_deployment_passes_every_check() {
 #[tokio::test]
 async fn each_broken_precondition_fails_its_own_check() {
     let world = World::build().await;
-    let config = sdk(&world.moto).await;
+    let config = sdk_config(&world.moto).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
 
     only_fails(

@@ -2,7 +2,9 @@
 //! `AWS_ENDPOINT_URL`, how tests point it at moto), on rustls with ring, optionally through a
 //! named profile and then an assumed role (an Organization reader in the management account).
 
-use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig, sts::AssumeRoleProvider};
+pub use aws_config::SdkConfig;
+
+use aws_config::{BehaviorVersion, ConfigLoader, Region, sts::AssumeRoleProvider};
 
 /// Whose credentials, where.
 #[derive(Debug, Clone, Default)]

@@ -5,93 +5,33 @@
 
 use std::{path::Path, process::Output, time::Duration};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use tokio::time::Instant;
 use vbaws_reconcile::{Facts, Problem, Standing, read, reconcile};
 use vbaws_sim::{Config, Sim, User};
-use vbaws_testkit::Moto;
-
-async fn sdk(moto: &Moto) -> SdkConfig {
-    use aws_smithy_http_client::{Builder, tls};
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(
-            Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-                .build_https(),
-        )
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
-}
-
-async fn account(org: &aws_sdk_organizations::Client, name: &str, root: &str, parent: &str) -> String {
-    let id = org
-        .create_account()
-        .account_name(name)
-        .email(format!("{name}@example.com"))
-        .send()
-        .await
-        .expect("account")
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_owned();
-    if parent != root {
-        org.move_account()
-            .account_id(&id)
-            .source_parent_id(root)
-            .destination_parent_id(parent)
-            .send()
-            .await
-            .expect("move");
-    }
-    id
-}
-
-async fn ou(org: &aws_sdk_organizations::Client, parent: &str, name: &str) -> String {
-    org.create_organizational_unit()
-        .parent_id(parent)
-        .name(name)
-        .send()
-        .await
-        .expect("ou")
-        .organizational_unit()
-        .and_then(|u| u.id())
-        .expect("ou id")
-        .to_owned()
-}
+use vbaws_testkit::{
+    Moto,
+    organization::{Organization, sdk_config},
+};
 
 #[tokio::test]
 async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
     let moto = Moto::start().await.expect("moto");
-    let config = sdk(&moto).await;
-    let org = aws_sdk_organizations::Client::new(&config);
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let root = org.list_roots().send().await.expect("roots").roots()[0]
-        .id()
-        .expect("root id")
-        .to_owned();
-    let workloads = ou(&org, &root, "Workloads").await;
-    let nested = ou(&org, &workloads, "Prod").await;
-    let a = account(&org, "a", &root, &workloads).await;
-    let b = account(&org, "b", &root, &nested).await;
-    let outside = account(&org, "sandbox", &root, &root).await;
-    let closed = account(&org, "closed", &root, &workloads).await;
+    let config = sdk_config(&moto).await;
+    let organization = Organization::create(&config).await;
+    let (org, root) = (&organization.client, organization.root.as_str());
+    let workloads = organization.ou(root, "Workloads").await;
+    let nested = organization.ou(&workloads, "Prod").await;
+    let a = organization.account("a", &workloads).await;
+    let b = organization.account("b", &nested).await;
+    let outside = organization.account("sandbox", root).await;
+    let closed = organization.account("closed", &workloads).await;
     org.close_account()
         .account_id(&closed)
         .send()
         .await
         .expect("close");
 
-    let accounts = read::accounts(&org, std::slice::from_ref(&workloads))
+    let accounts = read::accounts(org, std::slice::from_ref(&workloads))
         .await
         .expect("accounts");
     let find = |id: &str| accounts.iter().find(|x| x.id == id).expect("listed").clone();
@@ -102,7 +42,7 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
     assert!(!find(&outside).in_target);
     assert_ne!(find(&closed).standing, Standing::Active, "{accounts:?}");
 
-    let below = read::accounts_below(&org, &workloads).await.expect("below");
+    let below = read::accounts_below(org, &workloads).await.expect("below");
     assert!(below.iter().any(|(id, _)| *id == b), "{below:?}");
 
     // The roles StackSet, with an instance in account a.
@@ -225,24 +165,16 @@ fn stdout(output: &Output) -> String {
 #[tokio::test]
 async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_may() {
     let moto = Moto::start().await.expect("moto");
-    let config = sdk(&moto).await;
-    let org = aws_sdk_organizations::Client::new(&config);
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let root = org.list_roots().send().await.expect("roots").roots()[0]
-        .id()
-        .expect("root id")
-        .to_owned();
-    let workloads = ou(&org, &root, "Workloads").await;
-    let prod = ou(&org, &workloads, "Prod").await;
-    let right = account(&org, "right", &root, &workloads).await;
-    let failed = account(&org, "failed", &root, &prod).await;
-    let closed = account(&org, "closed", &root, &workloads).await;
-    let leaver = account(&org, "leaver", &root, &workloads).await;
-    let outside = account(&org, "outside", &root, &root).await;
+    let config = sdk_config(&moto).await;
+    let organization = Organization::create(&config).await;
+    let (org, root) = (&organization.client, organization.root.as_str());
+    let workloads = organization.ou(root, "Workloads").await;
+    let prod = organization.ou(&workloads, "Prod").await;
+    let right = organization.account("right", &workloads).await;
+    let failed = organization.account("failed", &prod).await;
+    let closed = organization.account("closed", &workloads).await;
+    let leaver = organization.account("leaver", &workloads).await;
+    let outside = organization.account("outside", root).await;
     org.close_account()
         .account_id(&closed)
         .send()
@@ -426,8 +358,7 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
 #[tokio::test]
 async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
     let moto = Moto::start().await.expect("moto");
-    let config = sdk(&moto).await;
-    let org = aws_sdk_organizations::Client::new(&config);
+    let config = sdk_config(&moto).await;
     let appliance = simulator().await;
     let orgless = command(
         &moto,
@@ -442,17 +373,10 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
         "{error}"
     );
 
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("organization");
-    let root = org.list_roots().send().await.expect("roots").roots()[0]
-        .id()
-        .expect("root id")
-        .to_owned();
-    let workloads = ou(&org, &root, "Workloads").await;
-    let member = account(&org, "member", &root, &workloads).await;
+    let organization = Organization::create(&config).await;
+    let root = organization.root.as_str();
+    let workloads = organization.ou(root, "Workloads").await;
+    let member = organization.account("member", &workloads).await;
     for purpose in ["ec2", "worker"] {
         appliance
             .sim
@@ -492,7 +416,7 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
 #[tokio::test]
 async fn the_purposes_are_read_from_the_stack_sets_template() {
     let moto = Moto::start().await.expect("moto");
-    let config = sdk(&moto).await;
+    let config = sdk_config(&moto).await;
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
     let roles = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template/roles.yaml"))
         .expect("roles.yaml");

@@ -16,6 +16,8 @@ pub mod events;
 mod extension;
 mod lambda;
 mod moto;
+#[cfg(feature = "aws")]
+pub mod organization;
 mod response_bucket;
 mod runtime_api;
 mod sandbox;

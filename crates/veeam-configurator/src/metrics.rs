@@ -1,13 +1,8 @@
-//! CloudWatch metrics in Embedded Metric Format: one JSON line per event on stdout, which Lambda
-//! sends to the function's log group and CloudWatch turns into metrics, with no API call and no
-//! permission beyond writing logs.
-
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::json;
+//! What each event did to the appliance, counted in CloudWatch through one Embedded Metric
+//! Format line per event (see [`vbaws_cfn::metrics`]).
 
 /// The namespace of the project's metrics.
-pub const METRICS_NAMESPACE: &str = "VeeamBackupForAws/Onboarding";
+pub const METRICS_NAMESPACE: &str = vbaws_cfn::metrics::NAMESPACE;
 
 /// What an event did to the appliance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,23 +40,10 @@ impl Effect {
 
 /// Prints the EMF line that counts `effect` (a count of 1 in its metric).
 pub(crate) fn emit(effect: Effect) {
-    let Some(metric) = effect.metric() else {
-        return;
-    };
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let line = json!({
-        "_aws": {
-            "Timestamp": timestamp,
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["Function"]],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
-            }],
-        },
-        "Function": "veeam-configurator",
-        metric: 1,
-    });
-    println!("{line}");
+    if let Some(metric) = effect.metric() {
+        println!(
+            "{}",
+            vbaws_cfn::metrics::emf_line("veeam-configurator", &[(metric, 1)])
+        );
+    }
 }

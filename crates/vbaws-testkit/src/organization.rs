@@ -1,0 +1,94 @@
+//! An AWS Organization built in moto through the real SDK calls, for the tests that read one
+//! (the preflight, the reconciler): the SDK configuration pointed at moto, OUs and accounts.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_organizations::{Client, types::OrganizationFeatureSet};
+
+use crate::Moto;
+
+/// The Region the tests use.
+pub const REGION: &str = "us-east-1";
+
+/// The SDK's configuration for moto: its endpoint, test credentials, rustls on ring.
+pub async fn sdk_config(moto: &Moto) -> SdkConfig {
+    use aws_smithy_http_client::{Builder, tls};
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(
+            Builder::new()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .build_https(),
+        )
+        .region(Region::new(REGION))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+/// An Organization with all features, created by the caller's (the management) account.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub client: Client,
+    pub root: String,
+}
+
+impl Organization {
+    pub async fn create(config: &SdkConfig) -> Self {
+        let client = Client::new(config);
+        client
+            .create_organization()
+            .feature_set(OrganizationFeatureSet::All)
+            .send()
+            .await
+            .expect("CreateOrganization");
+        let root = client.list_roots().send().await.expect("ListRoots").roots()[0]
+            .id()
+            .expect("root id")
+            .to_owned();
+        Self { client, root }
+    }
+
+    /// A new OU under `parent`.
+    pub async fn ou(&self, parent: &str, name: &str) -> String {
+        self.client
+            .create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .send()
+            .await
+            .expect("CreateOrganizationalUnit")
+            .organizational_unit()
+            .and_then(|u| u.id())
+            .expect("ou id")
+            .to_owned()
+    }
+
+    /// A new account, moved under `parent` (the root or an OU).
+    pub async fn account(&self, name: &str, parent: &str) -> String {
+        let id = self
+            .client
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .expect("CreateAccount")
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("account id")
+            .to_owned();
+        if parent != self.root {
+            self.client
+                .move_account()
+                .account_id(&id)
+                .source_parent_id(&self.root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .expect("MoveAccount");
+        }
+        id
+    }
+}
