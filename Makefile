@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-FUNCTIONS := random-ext-id veeam-configurator
+FUNCTIONS := random-ext-id veeam-configurator vbaws-reconciler
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -41,9 +41,9 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p vbaws-cfn --all-targets --features fuzzing --locked -- -D warnings
-	@for target in demo bench fuzz package publish preflight trusted-access deploy-lambdas deploy-stackset update-stackset; do \
+	@for target in demo bench fuzz package publish preflight reconcile trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
-	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat \
+	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat API_URL=https://h:1 SECRET_ID=s \
 	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
 	@diff <(ls crates) <(grep -oE '^\| `crates/[a-z0-9-]+`' README.md | sed 's/.*crates\///; s/`//' | sort) \
 	  || { echo "README.md's layout table and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
@@ -118,6 +118,7 @@ publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=â€
 	@test -n "$(BUCKET)" || { echo "BUCKET=<an S3 bucket in $(REGION)> is required"; exit 2; }
 	aws s3 cp dist/random-ext-id.zip s3://$(BUCKET)/random-ext-id.zip --region $(REGION)
 	aws s3 cp dist/veeam-configurator.zip s3://$(BUCKET)/veeam-configurator.zip --region $(REGION)
+	aws s3 cp dist/vbaws-reconciler.zip s3://$(BUCKET)/vbaws-reconciler.zip --region $(REGION)
 	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
 
 # APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated), ORG_ID,
@@ -136,7 +137,9 @@ deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the READM
 	    VpcId=$(VPC) SubnetIds=$(SUBNETS) OrganizationId=$(ORG_ID) \
 	    S3Path=$(S3_PATH) S3GatewayRouteTableIds=$(ROUTE_TABLES) \
 	    SecretsManagerPath=$(SECRETS_PATH) SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG) \
-	    ReservedConcurrency=$(or $(RESERVED_CONCURRENCY),0) ExtensionLayerArn=$(EXTENSION_LAYER_ARN)
+	    ReservedConcurrency=$(or $(RESERVED_CONCURRENCY),0) ExtensionLayerArn=$(EXTENSION_LAYER_ARN) \
+	    Reconciler=$(or $(RECONCILER),Disabled) ReconcilerOrganizationalUnitIds=$(RECONCILER_OUS) \
+	    OrganizationReaderRoleArn=$(ORG_READER_ROLE_ARN) AlarmEmail=$(ALARM_EMAIL)
 
 .PHONY: preflight
 preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, APPLIANCE_SG)
@@ -148,6 +151,18 @@ preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, O
 	  $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
 	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
 	  --lambdas-stack $(LAMBDAS_STACK)
+
+# Read-only unless FIX=1. Run it where Organizations and the StackSet can be read (PROFILE, or
+# ROLE_ARN to assume), with the appliance reachable (API_URL) and its credentials' SECRET_ID.
+.PHONY: reconcile
+reconcile: ## Appliance vs Organization drift (API_URL CERT_SHA256 SECRET_ID OU [STACK_SET] [FIX=1] [FORMAT=json])
+	@for v in API_URL CERT_SHA256 SECRET_ID OU; do \
+	  test -n "$${!v}" || { echo "$$v is required (see the README's reconciliation section)"; exit 2; }; done
+	cargo build --quiet --locked -p vbaws-reconcile
+	target/debug/vbaws-reconcile --api-url $(API_URL) --cert-sha256 $(CERT_SHA256) --secret-id $(SECRET_ID) \
+	  --ou $(OU) --stack-set $(or $(STACK_SET),$(STACKSET)) --call-as $(CALL_AS) --region $(REGION) \
+	  $(if $(PROFILE),--profile $(PROFILE)) $(if $(SECRET_PROFILE),--secret-profile $(SECRET_PROFILE)) \
+	  $(if $(ROLE_ARN),--role-arn $(ROLE_ARN)) --format $(or $(FORMAT),text) $(if $(FIX),--fix)
 
 .PHONY: trusted-access
 trusted-access: ## Activate trusted access for StackSets (once, from the management account)

@@ -174,6 +174,16 @@ fn every_variable_the_functions_read_is_set_by_the_lambdas_template() {
             "veeam-configurator: {variable} is not set"
         );
     }
+    let reconciler = set("-vbaws-reconciler");
+    for variable in veeam_configurator::VARIABLES
+        .iter()
+        .chain(vbaws_reconciler::VARIABLES)
+    {
+        assert!(
+            reconciler.iter().any(|v| v == variable),
+            "vbaws-reconciler: {variable} is not set"
+        );
+    }
     for legacy in veeam_configurator::LEGACY_VARIABLES {
         assert!(
             !configurator.iter().any(|v| v == legacy),

@@ -42,10 +42,11 @@ fn broken(region: &str, changes: &[(&str, &str)]) -> Vec<String> {
 fn every_resource_on_the_configurators_path_outlives_the_stackset() {
     let lambdas = template("lambdas.yaml");
     let before = lambdas.depends_on_transitively("RolesStackSet");
+    // The reconciler is not on that path: removing it cannot leave a stack waiting.
     let missing: Vec<&str> = lambdas
         .resources()
         .map(|r| r.logical_id)
-        .filter(|id| *id != "RolesStackSet" && !before.contains(*id))
+        .filter(|id| *id != "RolesStackSet" && !id.starts_with("Reconciler") && !before.contains(*id))
         .collect();
     assert!(
         missing.is_empty(),
@@ -166,4 +167,125 @@ fn the_roles_stackset_deploys_to_its_home_region_only() {
     let second = roles.broken_rules(&context("us-east-1")).expect("rules");
     assert_eq!(second.len(), 1);
     assert!(second[0].description.contains("HomeRegion"), "{second:?}");
+}
+
+#[test]
+fn the_reconciler_needs_the_ous_it_compares() {
+    assert_eq!(
+        broken("eu-west-1", &[("Reconciler", "Report")]),
+        ["ReconcilerNeedsTargetOus"]
+    );
+    assert_eq!(
+        broken(
+            "eu-west-1",
+            &[
+                ("Reconciler", "Report"),
+                ("ReconcilerOrganizationalUnitIds", "ou-ab12-cdef3456")
+            ]
+        ),
+        Vec::<String>::new()
+    );
+}
+
+/// The reconciler's environment as CloudFormation would resolve it.
+fn reconciler_env(changes: &[(&str, &str)]) -> Option<serde_json::Value> {
+    let lambdas = template("lambdas.yaml");
+    let mut parameters = WORKING.to_vec();
+    parameters.extend_from_slice(changes);
+    let mut context = Context::for_stack(
+        &lambdas,
+        "111111111111",
+        "eu-west-1",
+        "vbaws-lambdas",
+        &parameters,
+    );
+    let secret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ApplianceCredentials-AbCdEf";
+    context.refs.insert("ApplianceCredentials".into(), secret.into());
+    let function = lambdas.resource("ReconcilerFunction").expect("declared");
+    if !context.creates(&lambdas, function.condition).expect("conditions") {
+        return None;
+    }
+    let environment = context
+        .resolve(&lambdas, &function.properties["Environment"])
+        .expect("resolves");
+    Some(environment["Variables"].clone())
+}
+
+#[test]
+fn the_reconciler_exists_only_when_asked_for_and_fixes_only_when_allowed() {
+    assert_eq!(reconciler_env(&[]), None, "Disabled by default");
+    let report = reconciler_env(&[
+        ("Reconciler", "Report"),
+        ("TargetOrganizationalUnitIds", "ou-ab12-aaaaaaaa,ou-ab12-bbbbbbbb"),
+    ])
+    .expect("created");
+    assert_eq!(report["RECONCILE_FIX"], "false");
+    assert_eq!(
+        report["TARGET_OUS"], "ou-ab12-aaaaaaaa,ou-ab12-bbbbbbbb",
+        "the StackSet's OUs by default"
+    );
+    assert_eq!(report["STACK_SET_NAME"], "vbaws-veeam-roles");
+    assert!(
+        report["SECRET_ID"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(":secret:ApplianceCredentials-AbCdEf")),
+        "the configurator's secret: {report:#}"
+    );
+    assert_eq!(
+        report["SECRET_ID"],
+        "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ApplianceCredentials-AbCdEf",
+        "the configurator's secret"
+    );
+    let fix = reconciler_env(&[
+        ("Reconciler", "ReportAndFix"),
+        ("ReconcilerOrganizationalUnitIds", "ou-ab12-cccccccc"),
+        ("ReconcilerStackSetName", "veeam-roles"),
+        ("StackSetCallAs", "SELF"),
+    ])
+    .expect("created");
+    assert_eq!(fix["RECONCILE_FIX"], "true");
+    assert_eq!(fix["TARGET_OUS"], "ou-ab12-cccccccc");
+    assert_eq!(fix["STACK_SET_NAME"], "veeam-roles");
+    assert_eq!(fix["STACK_SET_CALL_AS"], "SELF");
+}
+
+#[test]
+fn the_alarms_watch_the_metrics_the_functions_publish() {
+    let lambdas = template("lambdas.yaml");
+    let watched: Vec<(String, String)> = lambdas
+        .resources()
+        .filter(|r| r.resource_type == "AWS::CloudWatch::Alarm")
+        .filter(|r| r.properties["Namespace"] == veeam_configurator::METRICS_NAMESPACE)
+        .map(|r| {
+            (
+                r.properties["Dimensions"][0]["Value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r.properties["MetricName"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let configurator_failed = veeam_configurator::Effect::Failed.metric().expect("counted");
+    assert!(
+        watched.contains(&("veeam-configurator".to_owned(), configurator_failed.to_owned())),
+        "{watched:?}"
+    );
+    let drift = vbaws_reconciler::Summary {
+        checked: 1,
+        drift: vbaws_reconcile::Drift::default(),
+        accounts: Vec::new(),
+        fixed: None,
+    };
+    let published: Vec<&str> = drift.metrics().into_iter().map(|(name, _)| name).collect();
+    for (function, metric) in watched.iter().filter(|(f, _)| f == "vbaws-reconciler") {
+        assert!(
+            published.contains(&metric.as_str()),
+            "{function} publishes no {metric}"
+        );
+    }
+    assert!(
+        watched.iter().any(|(f, _)| f == "vbaws-reconciler"),
+        "{watched:?}"
+    );
 }
