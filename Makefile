@@ -89,13 +89,13 @@ package-check: package
 
 .PHONY: demo
 demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate)
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
 	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout)
 
 # The demo's story, smaller, as part of make test.
 .PHONY: demo-check
 demo-check: tools
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1
 	target/debug/vbaws-demo --accounts 4 --story migrate
 

@@ -13,7 +13,7 @@ pub use world::{World, member_stack};
 pub enum DemoError {
     #[error("could not start the local environment: {0}")]
     Start(Box<dyn std::error::Error + Send + Sync>),
-    #[error("S3 (moto) {operation}: {problem}")]
+    #[error("moto {operation}: {problem}")]
     Aws {
         operation: &'static str,
         problem: Box<dyn std::error::Error + Send + Sync>,
@@ -26,6 +26,11 @@ pub enum DemoError {
     AnswerNotJson { key: String, problem: serde_json::Error },
     #[error(transparent)]
     Stack(#[from] vbaws_template::PlayError),
+    #[error("could not run {program}: {problem}")]
+    Run {
+        program: String,
+        problem: std::io::Error,
+    },
 }
 
 impl DemoError {

@@ -43,6 +43,9 @@ struct Args {
     /// Stop after the first rollout.
     #[arg(long)]
     rollout_only: bool,
+    /// Accounts closed at the end, whose orphaned registrations vbaws-reconcile then removes.
+    #[arg(long, default_value_t = 1)]
+    closures: usize,
     /// Write each account's AWS resources (IAM roles, policies, instance profile) as JSON here.
     #[arg(long)]
     aws_resources_out: Option<PathBuf>,
@@ -78,6 +81,9 @@ async fn main() -> ExitCode {
         concurrency: args.concurrency,
         account_ids: args.account_ids.clone(),
         rollout_only: args.rollout_only,
+        closures: args.closures,
+        bin_dir: bin_dir.clone(),
+        template_path: args.template.clone(),
     };
     let world = match World::start(&bin_dir, args.sandboxes).await {
         Ok(world) => Arc::new(world),

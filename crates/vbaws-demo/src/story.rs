@@ -12,7 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{Mutex, Semaphore};
 use vbaws_template::Template;
 
-use crate::{DemoError, Stack, World, member_stack, world::ROLES_PARAMETERS};
+use crate::{
+    DemoError, Stack, World, member_stack,
+    world::{APPLIANCE_USER, ROLES_PARAMETERS},
+};
 
 /// Which story the demo tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -37,6 +40,12 @@ pub struct Plan {
     pub account_ids: Option<Vec<String>>,
     /// Stop after the first rollout (no joins, departures or rotation).
     pub rollout_only: bool,
+    /// Accounts closed at the end, whose orphaned registrations the reconciler then removes.
+    pub closures: usize,
+    /// Where `vbaws-reconcile` is.
+    pub bin_dir: std::path::PathBuf,
+    /// The roles template's file, for `vbaws-reconcile`.
+    pub template_path: std::path::PathBuf,
 }
 
 /// What happened.
@@ -65,42 +74,49 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         return migrate(world, template, plan, started).await;
     }
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
-    let new_stack = |n: usize| member_stack(Arc::clone(&template), &account(n), &ROLES_PARAMETERS);
+    let new_stack = |id: &str| member_stack(Arc::clone(&template), id, &ROLES_PARAMETERS);
+    let org = &world.organization;
+    let ou = org
+        .ou(&org.root, "Workloads")
+        .await
+        .map_err(|e| DemoError::aws("CreateOrganizationalUnit", e))?;
+    let members = match &plan.account_ids {
+        Some(ids) => ids.clone(),
+        None => create_accounts(&world, &ou, 0..plan.accounts).await?,
+    };
 
     say(&format!(
         "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
-        plan.accounts, plan.concurrency
+        members.len(),
+        plan.concurrency
     ));
-    let initial: Vec<Stack> = match &plan.account_ids {
-        Some(ids) => ids
-            .iter()
-            .map(|id| member_stack(Arc::clone(&template), id, &ROLES_PARAMETERS))
-            .collect(),
-        None => (0..plan.accounts).map(new_stack).collect(),
-    };
+    let initial: Vec<Stack> = members.iter().map(|id| new_stack(id)).collect();
     fan_out(&world, &stacks, initial, plan.concurrency, Action::Create).await?;
     if plan.rollout_only {
-        return Ok(finish(&world, &*stacks.lock().await, plan, started));
+        return Ok(finish(&world, &*stacks.lock().await, &[], started));
     }
 
     say(&format!(
         "2. {} accounts join the OU: automatic deployment",
         plan.joiners
     ));
-    let joining: Vec<Stack> = (plan.accounts..plan.accounts + plan.joiners)
-        .map(new_stack)
-        .collect();
+    let joiners = create_accounts(&world, &ou, plan.accounts..plan.accounts + plan.joiners).await?;
+    let joining: Vec<Stack> = joiners.iter().map(|id| new_stack(id)).collect();
     fan_out(&world, &stacks, joining, plan.joiners.max(1), Action::Create).await?;
 
     say(&format!(
         "3. {} accounts leave the OU: their stacks are deleted",
         plan.leavers
     ));
+    let leavers: Vec<String> = members.iter().take(plan.leavers).cloned().collect();
+    for id in &leavers {
+        org.move_account(id, &ou, &org.root)
+            .await
+            .map_err(|e| DemoError::aws("MoveAccount", e))?;
+    }
     let leaving: Vec<Stack> = {
         let mut all = stacks.lock().await;
-        (0..plan.leavers)
-            .filter_map(|n| all.remove(&account(n)))
-            .collect()
+        leavers.iter().filter_map(|id| all.remove(id)).collect()
     };
     fan_out(&world, &stacks, leaving, plan.leavers.max(1), Action::Delete).await?;
 
@@ -108,8 +124,130 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await).into_values().collect();
     fan_out(&world, &stacks, current, plan.concurrency, Action::Rotate).await?;
 
+    let mut gone = leavers;
+    let mut problems = Vec::new();
+    if plan.closures > 0 {
+        gone.extend(close_and_reconcile(&world, &stacks, &ou, plan, &mut problems).await?);
+    }
     let stacks = stacks.lock().await;
-    Ok(finish(&world, &stacks, plan, started))
+    let mut report = finish(&world, &stacks, &gone, started);
+    report.problems.extend(problems);
+    Ok(report)
+}
+
+/// New accounts of the Organization, in `ou`.
+async fn create_accounts(
+    world: &World,
+    ou: &str,
+    numbers: std::ops::Range<usize>,
+) -> Result<Vec<String>, DemoError> {
+    let mut ids = Vec::new();
+    for n in numbers {
+        ids.push(
+            world
+                .organization
+                .account(&format!("member-{n:04}"), ou)
+                .await
+                .map_err(|e| DemoError::aws("CreateAccount", e))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Chapters 5 to 7: accounts are closed, which no stack event follows (their stack instances
+/// turn INOPERABLE); the reconciler finds their orphaned registrations, and `--fix` removes them.
+/// Returns the closed accounts.
+async fn close_and_reconcile(
+    world: &World,
+    stacks: &Mutex<BTreeMap<String, Stack>>,
+    ou: &str,
+    plan: &Plan,
+    problems: &mut Vec<String>,
+) -> Result<Vec<String>, DemoError> {
+    let closed: Vec<String> = stacks.lock().await.keys().take(plan.closures).cloned().collect();
+    say(&format!(
+        "5. {} accounts are closed: their stack instances turn INOPERABLE, and no Delete event comes",
+        closed.len()
+    ));
+    for id in &closed {
+        world
+            .organization
+            .client
+            .close_account()
+            .account_id(id)
+            .send()
+            .await
+            .map_err(|e| DemoError::aws("CloseAccount", e))?;
+        stacks.lock().await.remove(id);
+        println!("   {id} closed; its registrations stay in the appliance");
+    }
+
+    say("6. vbaws-reconcile compares the appliance with the Organization");
+    let (code, output) = reconcile(world, ou, plan, false).await?;
+    print!("{}", indent(&output));
+    if code != Some(1) {
+        problems.push(format!(
+            "vbaws-reconcile found no drift (exit {code:?}) after accounts were closed"
+        ));
+    }
+    for id in &closed {
+        if !output.contains(&format!("{id}-ec2")) {
+            problems.push(format!(
+                "vbaws-reconcile did not report {id}'s orphaned registrations"
+            ));
+        }
+    }
+
+    say("7. vbaws-reconcile --fix removes the orphaned registrations it made");
+    let (code, output) = reconcile(world, ou, plan, true).await?;
+    print!("{}", indent(&output));
+    if code != Some(0) {
+        problems.push(format!(
+            "drift remained after vbaws-reconcile --fix (exit {code:?})"
+        ));
+    }
+    Ok(closed)
+}
+
+/// Runs the operator's command against the simulated appliance and moto's Organization.
+async fn reconcile(
+    world: &World,
+    ou: &str,
+    plan: &Plan,
+    fix: bool,
+) -> Result<(Option<i32>, String), DemoError> {
+    let program = plan.bin_dir.join("vbaws-reconcile");
+    let (user, password) = APPLIANCE_USER;
+    let mut command = tokio::process::Command::new(&program);
+    command
+        .args(["--api-url", &world.appliance.url()])
+        .args(["--cert-sha256", &world.appliance.identity.fingerprint])
+        .arg(format!("--ou={ou}"))
+        .arg("--roles-template")
+        .arg(&plan.template_path)
+        .args(["--region", "us-east-1"])
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", world.moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("VEEAM_USERNAME", user)
+        .env("VEEAM_PASSWORD", password);
+    if fix {
+        command.arg("--fix");
+    }
+    let output = command.output().await.map_err(|problem| DemoError::Run {
+        program: program.display().to_string(),
+        problem,
+    })?;
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    Ok((output.status.code(), text))
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("   {l}\n")).collect()
 }
 
 /// What the Python solution leaves in the appliance: per account, `<account>-ec2` and
@@ -149,7 +287,7 @@ async fn migrate(
 
     say("3. The old StackSet is deleted: its Delete removes no registration, and its roles go");
     let stacks = stacks.lock().await;
-    let mut report = finish(&world, &stacks, plan, started);
+    let mut report = finish(&world, &stacks, &[], started);
     // verify() has checked that each registration holds the new role's external ID; what it
     // cannot see is whether it is the same registration, which backup policies refer to.
     let now: BTreeMap<String, String> = world
@@ -185,7 +323,8 @@ async fn migrate(
     Ok(report)
 }
 
-fn finish(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, started: Instant) -> Report {
+/// `gone`: accounts that left the OU or were closed, which must have no registration left.
+fn finish(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], started: Instant) -> Report {
     let mut report = Report {
         accounts: stacks.len(),
         events: world.events.load(Ordering::Relaxed),
@@ -200,7 +339,7 @@ fn finish(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, started:
             .collect(),
         ..Report::default()
     };
-    verify(world, stacks, plan, &mut report);
+    verify(world, stacks, gone, &mut report);
     report
 }
 
@@ -282,8 +421,8 @@ async fn fan_out(
 }
 
 /// Every account of the OU has its two registrations, with the external IDs its roles trust;
-/// no account that left has any.
-fn verify(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, report: &mut Report) {
+/// no account that left or was closed has any.
+fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], report: &mut Report) {
     let registrations: Vec<vbaws_sim::Role> = world
         .appliance
         .sim
@@ -320,13 +459,11 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, plan: &Plan, report: 
             }
         }
     }
-    let departures = !plan.rollout_only && plan.story == Story::Rollout;
-    for n in (0..plan.leavers).filter(|_| departures) {
-        let gone = account(n);
-        if registrations.iter().any(|r| r.account_id == gone) {
-            report
-                .problems
-                .push(format!("{gone} left the OU but is still registered"));
+    for account in gone {
+        if registrations.iter().any(|r| r.account_id == *account) {
+            report.problems.push(format!(
+                "{account} left the OU or was closed, but is still registered"
+            ));
         }
     }
     if report.registered != 2 * stacks.len() {

@@ -1,7 +1,7 @@
 //! Everything CloudFormation and the backup account would provide, on 127.0.0.1: the appliance
 //! (simulated, over TLS), the Parameters and Secrets extension's interface, S3 for the pre-signed
-//! ResponseURLs (moto's server), and the two real function binaries behind the Lambda Runtime
-//! API, one process per sandbox.
+//! ResponseURLs and the Organization (moto's server), and the two real function binaries behind
+//! the Lambda Runtime API, one process per sandbox.
 
 use std::{
     path::Path,
@@ -18,7 +18,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
 use vbaws_template::{Answer, Deliver, DeliveryError, Stack, Template, event::Event};
-use vbaws_testkit::{Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension, configurator_env};
+use vbaws_testkit::{
+    Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
+    organization::{Organization, sdk_config},
+};
 
 use crate::DemoError;
 
@@ -36,6 +39,8 @@ pub const ROLES_PARAMETERS: [(&str, &str); 4] = [
 ];
 const BUCKET: &str = "cloudformation-custom-resource-response-useast1";
 const SECRET_ID: &str = "vbaws/veeam-appliance-user";
+/// The appliance user the functions log in as, and its password (the generated secret's).
+pub const APPLIANCE_USER: (&str, &str) = ("vbaws-automation", "demo-password-from-the-generated-secret");
 const SESSION_TOKEN: &str = "demo-session-token";
 
 /// The running pieces.
@@ -43,7 +48,9 @@ const SESSION_TOKEN: &str = "demo-session-token";
 pub struct World {
     pub appliance: Running,
     _extension: SecretsExtension,
-    _moto: Moto,
+    pub moto: Moto,
+    /// The AWS Organization, in moto: the management account's view.
+    pub organization: Organization,
     s3: aws_sdk_s3::Client,
     ext_id: RuntimeApi,
     configurator: RuntimeApi,
@@ -56,9 +63,9 @@ pub struct World {
 impl World {
     /// Starts everything; `bin_dir` holds the `random-ext-id` and `veeam-configurator` binaries.
     pub async fn start(bin_dir: &Path, configurator_sandboxes: usize) -> Result<Self, DemoError> {
-        let password = "demo-password-from-the-generated-secret";
+        let (user, password) = APPLIANCE_USER;
         let config = Config {
-            users: vec![User::admin("vbaws-automation", password)],
+            users: vec![User::admin(user, password)],
             ..Config::default()
         };
         let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(DemoError::start)?)
@@ -69,7 +76,7 @@ impl World {
             .map_err(DemoError::start)?;
         extension.set_secret(
             SECRET_ID,
-            &json!({"username": "vbaws-automation", "password": password}).to_string(),
+            &json!({"username": user, "password": password}).to_string(),
         );
         let moto = Moto::start().await.map_err(DemoError::start)?;
         let s3 = s3_client(&moto.endpoint());
@@ -78,6 +85,9 @@ impl World {
             .send()
             .await
             .map_err(|e| DemoError::aws("CreateBucket", e))?;
+        let organization = Organization::create(&sdk_config(&moto).await)
+            .await
+            .map_err(|e| DemoError::aws("CreateOrganization", e))?;
 
         let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
         let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
@@ -108,7 +118,8 @@ impl World {
         Ok(Self {
             appliance,
             _extension: extension,
-            _moto: moto,
+            moto,
+            organization,
             s3,
             ext_id,
             configurator,

@@ -43,10 +43,13 @@ impl World {
     async fn build() -> Self {
         let moto = Moto::start().await.expect("moto");
         let config = sdk_config(&moto).await;
-        let organization = Organization::create(&config).await;
-        let ou = organization.ou(&organization.root, "Workloads").await;
+        let organization = Organization::create(&config).await.expect("organization");
+        let ou = organization
+            .ou(&organization.root, "Workloads")
+            .await
+            .expect("ou");
         for name in ["prod-a", "prod-b"] {
-            organization.account(name, &ou).await;
+            organization.account(name, &ou).await.expect("account");
         }
         let org = &organization.client;
         org.enable_aws_service_access()

@@ -17,14 +17,14 @@ use vbaws_testkit::{
 async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
     let moto = Moto::start().await.expect("moto");
     let config = sdk_config(&moto).await;
-    let organization = Organization::create(&config).await;
+    let organization = Organization::create(&config).await.expect("organization");
     let (org, root) = (&organization.client, organization.root.as_str());
-    let workloads = organization.ou(root, "Workloads").await;
-    let nested = organization.ou(&workloads, "Prod").await;
-    let a = organization.account("a", &workloads).await;
-    let b = organization.account("b", &nested).await;
-    let outside = organization.account("sandbox", root).await;
-    let closed = organization.account("closed", &workloads).await;
+    let workloads = organization.ou(root, "Workloads").await.expect("ou");
+    let nested = organization.ou(&workloads, "Prod").await.expect("ou");
+    let a = organization.account("a", &workloads).await.expect("account");
+    let b = organization.account("b", &nested).await.expect("account");
+    let outside = organization.account("sandbox", root).await.expect("account");
+    let closed = organization.account("closed", &workloads).await.expect("account");
     org.close_account()
         .account_id(&closed)
         .send()
@@ -166,15 +166,15 @@ fn stdout(output: &Output) -> String {
 async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_may() {
     let moto = Moto::start().await.expect("moto");
     let config = sdk_config(&moto).await;
-    let organization = Organization::create(&config).await;
+    let organization = Organization::create(&config).await.expect("organization");
     let (org, root) = (&organization.client, organization.root.as_str());
-    let workloads = organization.ou(root, "Workloads").await;
-    let prod = organization.ou(&workloads, "Prod").await;
-    let right = organization.account("right", &workloads).await;
-    let failed = organization.account("failed", &prod).await;
-    let closed = organization.account("closed", &workloads).await;
-    let leaver = organization.account("leaver", &workloads).await;
-    let outside = organization.account("outside", root).await;
+    let workloads = organization.ou(root, "Workloads").await.expect("ou");
+    let prod = organization.ou(&workloads, "Prod").await.expect("ou");
+    let right = organization.account("right", &workloads).await.expect("account");
+    let failed = organization.account("failed", &prod).await.expect("account");
+    let closed = organization.account("closed", &workloads).await.expect("account");
+    let leaver = organization.account("leaver", &workloads).await.expect("account");
+    let outside = organization.account("outside", root).await.expect("account");
     org.close_account()
         .account_id(&closed)
         .send()
@@ -373,10 +373,10 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
         "{error}"
     );
 
-    let organization = Organization::create(&config).await;
+    let organization = Organization::create(&config).await.expect("organization");
     let root = organization.root.as_str();
-    let workloads = organization.ou(root, "Workloads").await;
-    let member = organization.account("member", &workloads).await;
+    let workloads = organization.ou(root, "Workloads").await.expect("ou");
+    let member = organization.account("member", &workloads).await.expect("account");
     for purpose in ["ec2", "worker"] {
         appliance
             .sim

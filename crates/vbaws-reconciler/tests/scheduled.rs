@@ -44,11 +44,14 @@ struct World {
 async fn world() -> World {
     let moto = Moto::start().await.expect("moto");
     let config = sdk_config(&moto).await;
-    let organization = Organization::create(&config).await;
-    let ou = organization.ou(&organization.root, "Workloads").await;
-    let member = organization.account("member", &ou).await;
-    let closed = organization.account("closed", &ou).await;
-    organization.account("new", &ou).await;
+    let organization = Organization::create(&config).await.expect("organization");
+    let ou = organization
+        .ou(&organization.root, "Workloads")
+        .await
+        .expect("ou");
+    let member = organization.account("member", &ou).await.expect("account");
+    let closed = organization.account("closed", &ou).await.expect("account");
+    organization.account("new", &ou).await.expect("account");
     organization
         .client
         .close_account()

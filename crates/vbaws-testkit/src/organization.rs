@@ -2,7 +2,7 @@
 //! (the preflight, the reconciler): the SDK configuration pointed at moto, OUs and accounts.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_organizations::{Client, types::OrganizationFeatureSet};
+use aws_sdk_organizations::{Client, Error, types::OrganizationFeatureSet};
 
 use crate::Moto;
 
@@ -27,7 +27,8 @@ pub async fn sdk_config(moto: &Moto) -> SdkConfig {
         .await
 }
 
-/// An Organization with all features, created by the caller's (the management) account.
+/// An Organization with all features, created by the caller's (the management) account. Calls
+/// fail with the service's error (what moto answered), which tests `expect` and the demo reports.
 #[derive(Debug, Clone)]
 pub struct Organization {
     pub client: Client,
@@ -35,60 +36,68 @@ pub struct Organization {
 }
 
 impl Organization {
-    pub async fn create(config: &SdkConfig) -> Self {
+    pub async fn create(config: &SdkConfig) -> Result<Self, Error> {
         let client = Client::new(config);
         client
             .create_organization()
             .feature_set(OrganizationFeatureSet::All)
             .send()
-            .await
-            .expect("CreateOrganization");
-        let root = client.list_roots().send().await.expect("ListRoots").roots()[0]
-            .id()
-            .expect("root id")
+            .await?;
+        let root = client
+            .list_roots()
+            .send()
+            .await?
+            .roots()
+            .first()
+            .and_then(|r| r.id())
+            .unwrap_or_default()
             .to_owned();
-        Self { client, root }
+        Ok(Self { client, root })
     }
 
     /// A new OU under `parent`.
-    pub async fn ou(&self, parent: &str, name: &str) -> String {
-        self.client
+    pub async fn ou(&self, parent: &str, name: &str) -> Result<String, Error> {
+        Ok(self
+            .client
             .create_organizational_unit()
             .parent_id(parent)
             .name(name)
             .send()
-            .await
-            .expect("CreateOrganizationalUnit")
+            .await?
             .organizational_unit()
             .and_then(|u| u.id())
-            .expect("ou id")
-            .to_owned()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// A new account, moved under `parent` (the root or an OU).
-    pub async fn account(&self, name: &str, parent: &str) -> String {
+    pub async fn account(&self, name: &str, parent: &str) -> Result<String, Error> {
         let id = self
             .client
             .create_account()
             .account_name(name)
             .email(format!("{name}@example.com"))
             .send()
-            .await
-            .expect("CreateAccount")
+            .await?
             .create_account_status()
             .and_then(|s| s.account_id())
-            .expect("account id")
+            .unwrap_or_default()
             .to_owned();
         if parent != self.root {
-            self.client
-                .move_account()
-                .account_id(&id)
-                .source_parent_id(&self.root)
-                .destination_parent_id(parent)
-                .send()
-                .await
-                .expect("MoveAccount");
+            self.move_account(&id, &self.root, parent).await?;
         }
-        id
+        Ok(id)
+    }
+
+    /// Moves `account` from `from` to `to` (an account leaving or joining an OU).
+    pub async fn move_account(&self, account: &str, from: &str, to: &str) -> Result<(), Error> {
+        self.client
+            .move_account()
+            .account_id(account)
+            .source_parent_id(from)
+            .destination_parent_id(to)
+            .send()
+            .await?;
+        Ok(())
     }
 }
