@@ -4,11 +4,13 @@
 //! or rendered otherwise.
 
 pub mod measure;
+pub mod reconciliation;
 pub mod report;
 
 use std::fmt;
 
 pub use measure::{FunctionFigures, Rollout, percentile};
+pub use reconciliation::Reconciliation;
 
 /// The functions this project ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,7 @@ impl Error {
 pub struct Results {
     pub functions: Vec<(Function, FunctionFigures)>,
     pub rollout: Rollout,
+    pub reconciliation: Reconciliation,
     pub cold_runs: usize,
     pub warm_events: usize,
     pub concurrency: usize,

@@ -77,9 +77,16 @@ async fn run(args: &Args) -> Result<Results, Error> {
         args.sandboxes,
     )
     .await?;
+    eprintln!(
+        "reconciliation: {} accounts, {} registrations",
+        args.rollout_accounts,
+        2 * args.rollout_accounts
+    );
+    let reconciliation = vbaws_bench::reconciliation::measure(args.rollout_accounts).await?;
     Ok(Results {
         functions,
         rollout,
+        reconciliation,
         cold_runs: args.cold_runs,
         warm_events: args.warm_events,
         concurrency: args.concurrency,
