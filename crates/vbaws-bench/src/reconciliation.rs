@@ -138,10 +138,10 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
                 .add_role(&format!("{id}-{purpose}"), id, "VeeamRole", None);
         }
     }
-    for n in 0..foreign {
+    for (n, id) in ids.iter().enumerate().take(foreign) {
         appliance
             .sim
-            .add_role(&format!("hand-made {n}"), &ids[n], "Manual", None);
+            .add_role(&format!("hand-made {n}"), id, "Manual", None);
     }
     for id in ids.iter().rev().take(closed) {
         organization

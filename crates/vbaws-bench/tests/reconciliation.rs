@@ -19,7 +19,11 @@ async fn a_small_reconciliation_finds_exactly_the_planted_drift_in_few_requests(
         measured.appliance_requests <= measured.appliance_pages + 2,
         "the pages and the login, not a request per account: {measured:#?}"
     );
-    assert_eq!(measured.fix_requests, 3 * measured.removed, "read, validateDelete, delete each");
+    assert_eq!(
+        measured.fix_requests,
+        3 * measured.removed,
+        "read, validateDelete, delete each"
+    );
     assert!(
         measured
             .aws_calls
