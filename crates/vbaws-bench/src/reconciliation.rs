@@ -17,7 +17,7 @@ use vbaws_reconcile::{Drift, Sources, StackSet, fix, gather, reconcile};
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
     Moto,
-    organization::{Organization, sdk_config},
+    organization::{EMPTY_TEMPLATE, Organization, sdk_config, stack_set},
 };
 
 use crate::Error;
@@ -104,20 +104,7 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
                 .map_err(Error::start)?,
         );
     }
-    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk);
-    cloudformation
-        .create_stack_set()
-        .stack_set_name(STACK_SET)
-        .template_body("Resources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n")
-        .send()
-        .await
-        .map_err(Error::start)?;
-    cloudformation
-        .create_stack_instances()
-        .stack_set_name(STACK_SET)
-        .set_accounts(Some(ids.clone()))
-        .regions("us-east-1")
-        .send()
+    stack_set(&sdk, STACK_SET, EMPTY_TEMPLATE, &ids)
         .await
         .map_err(Error::start)?;
 

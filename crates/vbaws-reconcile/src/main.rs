@@ -40,10 +40,6 @@ struct Args {
     /// The profile that may read the secret (the backup account), when not --profile.
     #[arg(long)]
     secret_profile: Option<String>,
-    #[arg(long, env = "VEEAM_USERNAME", hide = true)]
-    username: Option<String>,
-    #[arg(long, env = "VEEAM_PASSWORD", hide = true, hide_env_values = true)]
-    password: Option<String>,
     /// The OUs the roles StackSet targets (repeat, or comma-separated); OUs below count too.
     #[arg(long = "ou", required = true, value_delimiter = ',')]
     target_ous: Vec<String>,
@@ -228,9 +224,15 @@ async fn appliance(args: &Args) -> Result<Client, String> {
         }
         _ => return Err("give only one of --cert-sha256, --ca-cert and --insecure".into()),
     };
-    let credentials = match (&args.secret_id, &args.username, &args.password) {
+    // The password is never a flag: a command line is visible to every user of the machine.
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = match (
+        &args.secret_id,
+        from_env("VEEAM_USERNAME"),
+        from_env("VEEAM_PASSWORD"),
+    ) {
         (Some(secret_id), _, _) => secret(args, secret_id).await?,
-        (None, Some(username), Some(password)) => Credentials::new(username, password.as_str()),
+        (None, Some(username), Some(password)) => Credentials::new(username, password),
         _ => {
             return Err("give --secret-id <the Lambdas stack's ApplianceCredentialsSecretArn>, or set VEEAM_USERNAME and VEEAM_PASSWORD".into());
         }

@@ -10,7 +10,7 @@ use vbaws_reconcile::{Facts, Problem, Standing, read, reconcile};
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
     Moto,
-    organization::{Organization, sdk_config},
+    organization::{EMPTY_TEMPLATE, Organization, sdk_config, stack_set},
 };
 
 #[tokio::test]
@@ -46,22 +46,15 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
     assert!(below.iter().any(|(id, _)| *id == b), "{below:?}");
 
     // The roles StackSet, with an instance in account a.
+    stack_set(
+        &config,
+        "vbaws-veeam-roles",
+        EMPTY_TEMPLATE,
+        std::slice::from_ref(&a),
+    )
+    .await
+    .expect("stack set");
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
-    cloudformation
-        .create_stack_set()
-        .stack_set_name("vbaws-veeam-roles")
-        .template_body("Resources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n")
-        .send()
-        .await
-        .expect("stack set");
-    cloudformation
-        .create_stack_instances()
-        .stack_set_name("vbaws-veeam-roles")
-        .accounts(&a)
-        .regions("us-east-1")
-        .send()
-        .await
-        .expect("instances");
     let instances = read::stack_instances(&cloudformation, "vbaws-veeam-roles", false)
         .await
         .expect("instances");
@@ -186,22 +179,14 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
         .await
         .expect("leave");
 
-    let cloudformation = aws_sdk_cloudformation::Client::new(&config);
-    cloudformation
-        .create_stack_set()
-        .stack_set_name("vbaws-veeam-roles")
-        .template_body("Resources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n")
-        .send()
-        .await
-        .expect("stack set");
-    cloudformation
-        .create_stack_instances()
-        .stack_set_name("vbaws-veeam-roles")
-        .accounts(&failed)
-        .regions("us-east-1")
-        .send()
-        .await
-        .expect("instances");
+    stack_set(
+        &config,
+        "vbaws-veeam-roles",
+        EMPTY_TEMPLATE,
+        std::slice::from_ref(&failed),
+    )
+    .await
+    .expect("stack set");
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let secret_arn = secrets
         .create_secret()
@@ -338,13 +323,7 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
         "{text}"
     );
     assert!(text.contains("give --stack-set to see its instances"), "{text}");
-    let mut left: Vec<String> = sim
-        .roles()
-        .into_iter()
-        .filter(|r| !r.is_default)
-        .map(|r| r.name)
-        .collect();
-    left.sort();
+    let left = sim.registration_names();
     let mut expected = vec![
         format!("{right}-ec2"),
         format!("{right}-worker"),

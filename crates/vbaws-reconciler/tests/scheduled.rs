@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
     Completion, Deadline, Moto, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
-    organization::{Organization, sdk_config},
+    organization::{Organization, sdk_config, stack_set},
 };
 
 const SECRET_ID: &str = "vbaws-appliance";
@@ -62,11 +62,7 @@ async fn world() -> World {
     let roles =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template/roles.yaml"))
             .expect("roles.yaml");
-    aws_sdk_cloudformation::Client::new(&config)
-        .create_stack_set()
-        .stack_set_name("vbaws-veeam-roles")
-        .template_body(roles)
-        .send()
+    stack_set(&config, "vbaws-veeam-roles", &roles, &[])
         .await
         .expect("stack set");
     let appliance = vbaws_sim::spawn(
@@ -195,15 +191,7 @@ async fn with_fix_allowed_the_orphans_go_and_the_members_registrations_stay() {
         "{summary:#}"
     );
     assert_eq!(metrics(&output)["OrphansRemoved"], 2);
-    let mut left: Vec<String> = world
-        .appliance
-        .sim
-        .roles()
-        .into_iter()
-        .filter(|r| !r.is_default)
-        .map(|r| r.name)
-        .collect();
-    left.sort();
+    let left = world.appliance.sim.registration_names();
     assert_eq!(
         left,
         [

@@ -100,6 +100,18 @@ impl Sim {
     }
 
     /// Registers a role directly, as a person would in the web UI.
+    /// The names of the registrations, the appliance's own role left out, sorted.
+    pub fn registration_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .roles()
+            .into_iter()
+            .filter(|r| !r.is_default)
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn add_role(
         &self,
         name: &str,

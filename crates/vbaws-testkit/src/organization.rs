@@ -1,5 +1,6 @@
 //! An AWS Organization built in moto through the real SDK calls, for the tests that read one
-//! (the preflight, the reconciler): the SDK configuration pointed at moto, OUs and accounts.
+//! (the preflight, the reconciler): the SDK configuration pointed at moto, OUs and accounts,
+//! and a roles StackSet with its instances.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_organizations::{Client, Error, types::OrganizationFeatureSet};
@@ -100,4 +101,36 @@ impl Organization {
             .await?;
         Ok(())
     }
+}
+
+/// A template that deploys nothing, for a StackSet whose instances moto must create (moto's
+/// CloudFormation cannot run roles.yaml's custom resources).
+pub const EMPTY_TEMPLATE: &str =
+    "Resources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n";
+
+/// A self-managed StackSet named `name` with `template`, and an instance in each of `accounts`
+/// in [`REGION`] (none when `accounts` is empty).
+pub async fn stack_set(
+    config: &SdkConfig,
+    name: &str,
+    template: &str,
+    accounts: &[String],
+) -> Result<(), aws_sdk_cloudformation::Error> {
+    let cloudformation = aws_sdk_cloudformation::Client::new(config);
+    cloudformation
+        .create_stack_set()
+        .stack_set_name(name)
+        .template_body(template)
+        .send()
+        .await?;
+    if !accounts.is_empty() {
+        cloudformation
+            .create_stack_instances()
+            .stack_set_name(name)
+            .set_accounts(Some(accounts.to_vec()))
+            .regions(REGION)
+            .send()
+            .await?;
+    }
+    Ok(())
 }
