@@ -145,9 +145,11 @@ fn reconciliation_section(r: &crate::Reconciliation) -> String {
         let _ = writeln!(out, "| {what} | {value} |");
     }
     out.push_str(
-        "\nThe Organization and the StackSet are moto's, the appliance the simulator's (the client asks for pages of \
-         vbaws_client's page size; the simulator gives at most 100 per page); neither throttles. Real Organizations answers 20 accounts per page and throttles its List calls \
-         at a few per second, so there the reading takes longer; the number of calls is the same.\n",
+        "\nThe Organization and the StackSet are moto's, the appliance the simulator's (at most 100 registrations a \
+         page); none throttles. Page sizes differ from AWS's: moto answers `ListAccounts` 100 accounts a page and \
+         `ListStackInstances` all at once, where AWS gives at most 20 accounts and 100 instances a page. Against AWS the \
+         same Organization takes about 50 `ListAccounts`, the same `ListAccountsForParent` and `ListChildren`, and 10 \
+         `ListStackInstances` calls, and Organizations throttles its calls, so the reading takes seconds more.\n",
     );
     out
 }
