@@ -1,8 +1,9 @@
 //! CloudFormation, played for one stack: the template's Rules checked, its resources created in
 //! dependency order, custom resources' events delivered (by whatever [`Deliver`]s them: the
-//! demo's Lambda sandboxes, or a test's stand-in), their Data fed to what depends on them,
-//! replacements cleaned up after an update, and AWS resources recorded as CloudFormation would
-//! name them (nothing is created).
+//! demo's Lambda sandboxes, or a test's stand-in), their Data fed to what depends on them;
+//! an update creates what its conditions add and, in its cleanup, deletes what they remove and
+//! the old IDs of replaced resources; AWS resources recorded as CloudFormation would name them
+//! (nothing is created).
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
 
@@ -60,8 +61,6 @@ pub enum PlayError {
     Template(#[from] Error),
     #[error("rule {rule} refuses the parameters: {description}")]
     RuleBroken { rule: String, description: String },
-    #[error("{0} was added by the update; the player does not add resources")]
-    Added(String),
     #[error("{0} has no ServiceToken")]
     NoServiceToken(String),
     #[error("{resource}'s event was not answered: {problem}")]
@@ -138,9 +137,11 @@ impl Stack {
         Ok(custom)
     }
 
-    /// Applies new parameters: custom resources whose properties changed get an Update, and a
-    /// replaced one's old ID gets CloudFormation's cleanup Delete afterwards. Returns how many
-    /// custom resources were updated.
+    /// Applies new parameters, in CloudFormation's order: in dependency order, a resource whose
+    /// condition now holds is created (a custom one gets a Create) and a custom resource whose
+    /// properties changed gets an Update; then, in the cleanup, a replaced resource's old ID and
+    /// every resource whose condition no longer holds get their Delete, the latter in reverse
+    /// order. Returns how many custom resources were created or updated.
     pub async fn update(
         &mut self,
         to: &impl Deliver,
@@ -150,39 +151,52 @@ impl Stack {
             .parameters
             .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         self.check_rules()?;
+        let order = self.template.creation_order()?;
         let mut cleanup = Vec::new();
-        let mut updated = 0;
-        for id in self.template.creation_order()? {
-            let Some((resource_type, properties)) = self.resolve(&id)? else {
+        let mut changed = 0;
+        for id in &order {
+            let Some((resource_type, properties)) = self.resolve(id)? else {
                 continue;
             };
-            let Some(old) = self.deployed.get(&id).cloned() else {
-                return Err(PlayError::Added(id));
-            };
+            let old = self.deployed.get(id).cloned();
             if !resource_type.starts_with("Custom::") {
-                self.record(&id, &resource_type, properties);
+                self.record(id, &resource_type, properties);
                 continue;
             }
-            if old.properties == properties {
-                continue;
-            }
-            let event = self.resource(&id, &resource_type, &properties)?.update(
-                &old.physical_id,
-                properties.clone(),
-                old.properties.clone(),
-            );
-            let answer = self.send(to, &id, &properties, event).await?;
-            self.succeeded(&id, &answer)?;
-            if answer.physical_resource_id != old.physical_id {
+            let resource = self.resource(id, &resource_type, &properties)?;
+            let event = match &old {
+                None => resource.create(properties.clone()),
+                Some(old) if old.properties == properties => continue,
+                Some(old) => resource.update(&old.physical_id, properties.clone(), old.properties.clone()),
+            };
+            let answer = self.send(to, id, &properties, event).await?;
+            self.succeeded(id, &answer)?;
+            if let Some(old) = old.filter(|old| answer.physical_resource_id != old.physical_id) {
                 cleanup.push((id.clone(), old));
             }
-            self.accept(&id, &resource_type, properties, &answer);
-            updated += 1;
+            self.accept(id, &resource_type, properties, &answer);
+            changed += 1;
         }
         for (id, old) in cleanup {
             self.remove(to, &id, &old).await?;
         }
-        Ok(updated)
+        for id in order.iter().rev() {
+            let resource = self
+                .template
+                .resource(id)
+                .ok_or_else(|| Error::Unsupported(format!("no resource {id}")))?;
+            if self.context.creates(&self.template, resource.condition)? {
+                continue;
+            }
+            if let Some(gone) = self.deployed.remove(id) {
+                self.context.refs.remove(id);
+                self.context.attributes.retain(|(owner, _), _| owner != id);
+                if gone.resource_type.starts_with("Custom::") {
+                    self.remove(to, id, &gone).await?;
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Deletes every resource, in reverse order of creation.

@@ -85,6 +85,28 @@ impl Context {
                         let parts: Vec<String> = list(&items).into_iter().collect();
                         Ok(Value::String(parts.join(separator)))
                     }
+                    "Fn::Split" => {
+                        let separator = arg[0].as_str().unwrap_or_default();
+                        let source = text_of(&self.resolve(template, &arg[1])?);
+                        Ok(Value::Array(
+                            source
+                                .split(separator)
+                                .map(|part| Value::String(part.to_owned()))
+                                .collect(),
+                        ))
+                    }
+                    "Fn::Select" => {
+                        let index = text(&self.resolve(template, &arg[0])?);
+                        let items = self.resolve(template, &arg[1])?;
+                        index
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| list(&items).into_iter().nth(i))
+                            .map(Value::String)
+                            .ok_or_else(|| {
+                                Error::Unsupported(format!("Fn::Select {index} of {items}: no such item"))
+                            })
+                    }
                     "Fn::FindInMap" => {
                         let keys: Vec<String> = (0..3)
                             .map(|i| self.resolve(template, &arg[i]).map(|v| text(&v)))
@@ -370,6 +392,41 @@ Resources:
                 ("Id".to_owned(), "RandomExtId".to_owned())
             ]
         );
+    }
+
+    /// CloudFormation conditions have no `Fn::Contains`; membership in a list parameter is
+    /// written with `Fn::Split` and `Fn::Select`: `,a,b,` split on `,b,` is not `,a,b,` itself.
+    #[test]
+    fn a_list_parameters_members_are_found_with_split_and_select() {
+        let yaml = r#"
+Parameters:
+  Services: { Type: CommaDelimitedList, Default: ec2 }
+Conditions:
+  HasRds: !Not
+    - !Equals
+      - !Select [0, !Split [",rds,", !Join ["", [",", !Join [",", !Ref Services], ","]]]]
+      - !Join ["", [",", !Join [",", !Ref Services], ","]]
+Resources: {}
+"#;
+        let template = Template::from_yaml(yaml).expect("parses");
+        for (services, has) in [
+            ("ec2", false),
+            ("ec2,rds", true),
+            ("rds", true),
+            ("ec2,rds,efs", true),
+            ("rdsx,xrds", false),
+            ("", false),
+        ] {
+            let context = Context::for_stack(&template, "1", "eu-west-1", "s", &[("Services", services)]);
+            assert_eq!(
+                context.creates(&template, Some("HasRds")).expect("evaluates"),
+                has,
+                "{services:?}"
+            );
+        }
+        let context = Context::for_stack(&template, "1", "eu-west-1", "s", &[]);
+        let out_of_range = serde_json::json!({"Fn::Select": [3, {"Fn::Split": [",", "a,b"]}]});
+        assert!(context.resolve(&template, &out_of_range).is_err());
     }
 
     #[test]
