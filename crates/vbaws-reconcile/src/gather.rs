@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use crate::{Facts, declared_purposes, read, read::ReadError};
+use crate::{Facts, read, read::ReadError};
 
 /// The roles StackSet, read for its instances and (unless purposes are given) its template.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +40,7 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
             (Some(purposes), _) => Ok(purposes.to_vec()),
             (None, Some(set)) => read::stack_set_template(set.client, set.name, set.delegated_admin)
                 .await
-                .map(|template| declared_purposes(&template)),
+                .map(|declared| declared.purposes()),
             (None, None) => Err(ReadError::NoPurposes),
         }
     };

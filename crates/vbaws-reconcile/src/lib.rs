@@ -161,11 +161,18 @@ pub fn reconcile(facts: &Facts) -> Report {
     report
 }
 
-/// The `Purpose` of every `Custom::VeeamAwsConfigurator` the roles template declares.
-pub fn declared_purposes(template: &vbaws_template::Template) -> Vec<String> {
+/// The `Purpose` of every `Custom::VeeamAwsConfigurator` a stack of the roles template creates
+/// with `parameters` (the StackSet's; the template's defaults for the others): a registration
+/// whose `Condition` does not hold is not expected.
+pub fn declared_purposes(template: &vbaws_template::Template, parameters: &[(&str, &str)]) -> Vec<String> {
+    let context =
+        vbaws_template::Context::for_stack(template, "000000000000", "us-east-1", "roles", parameters);
     let mut purposes: Vec<String> = template
         .resources()
         .filter(|r| r.resource_type == "Custom::VeeamAwsConfigurator")
+        // A condition the player cannot evaluate counts as holding: better a purpose reported
+        // missing than a registration removed as undeclared.
+        .filter(|r| context.creates(template, r.condition).unwrap_or(true))
         .filter_map(|r| r.properties["Purpose"].as_str().map(str::to_owned))
         .collect();
     purposes.sort();

@@ -205,7 +205,7 @@ fn read_purposes(path: &std::path::Path) -> Result<Vec<String>, String> {
         .map_err(|e| format!("cannot read the roles template {}: {e}", path.display()))?;
     let template = vbaws_template::Template::from_yaml(&text)
         .map_err(|e| format!("the roles template {} is not a template: {e}", path.display()))?;
-    Ok(declared_purposes(&template))
+    Ok(declared_purposes(&template, &[]))
 }
 
 /// The appliance client: trust from the flags, credentials from the secret or the environment.

@@ -155,12 +155,31 @@ fn call_as(delegated_admin: bool) -> CallAs {
     }
 }
 
-/// The roles StackSet's template, as `DescribeStackSet` returns it.
+/// The roles StackSet's template and parameter values, as `DescribeStackSet` returns them.
+#[derive(Debug, Clone)]
+pub struct DeclaredStackSet {
+    pub template: vbaws_template::Template,
+    pub parameters: Vec<(String, String)>,
+}
+
+impl DeclaredStackSet {
+    /// The purposes its stacks register.
+    pub fn purposes(&self) -> Vec<String> {
+        let parameters: Vec<(&str, &str)> = self
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        crate::declared_purposes(&self.template, &parameters)
+    }
+}
+
+/// The roles StackSet's template and parameters.
 pub async fn stack_set_template(
     cloudformation: &aws_sdk_cloudformation::Client,
     stack_set: &str,
     delegated_admin: bool,
-) -> Result<vbaws_template::Template, ReadError> {
+) -> Result<DeclaredStackSet, ReadError> {
     let described = cloudformation
         .describe_stack_set()
         .stack_set_name(stack_set)
@@ -168,14 +187,22 @@ pub async fn stack_set_template(
         .send()
         .await
         .map_err(aws("DescribeStackSet"))?;
-    let body = described
-        .stack_set()
-        .and_then(|s| s.template_body())
-        .unwrap_or_default();
-    vbaws_template::Template::from_yaml(body).map_err(|e| ReadError::Template {
+    let set = described.stack_set();
+    let body = set.and_then(|s| s.template_body()).unwrap_or_default();
+    let template = vbaws_template::Template::from_yaml(body).map_err(|e| ReadError::Template {
         stack_set: stack_set.to_owned(),
         problem: e.to_string(),
-    })
+    })?;
+    let parameters = set
+        .map(|s| s.parameters())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| {
+            let value = p.resolved_value().or(p.parameter_value())?;
+            Some((p.parameter_key()?.to_owned(), value.to_owned()))
+        })
+        .collect();
+    Ok(DeclaredStackSet { template, parameters })
 }
 
 /// The roles StackSet's instances. `delegated_admin` when the caller is the Organization's

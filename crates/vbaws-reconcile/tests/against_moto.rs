@@ -410,5 +410,46 @@ async fn the_purposes_are_read_from_the_stack_sets_template() {
     let template = read::stack_set_template(&cloudformation, "vbaws-veeam-roles", false)
         .await
         .expect("template");
-    assert_eq!(vbaws_reconcile::declared_purposes(&template), ["ec2", "worker"]);
+    assert_eq!(template.purposes(), ["ec2", "worker"]);
+
+    // A registration behind a condition counts only when the StackSet's parameters make it hold.
+    let conditional = r#"
+Parameters:
+  Services: { Type: CommaDelimitedList, Default: ec2 }
+Conditions:
+  HasRds: !Not
+    - !Equals
+      - !Select [0, !Split [",rds,", !Join ["", [",", !Join [",", !Ref Services], ","]]]]
+      - !Join ["", [",", !Join [",", !Ref Services], ","]]
+Resources:
+  Ec2Registration:
+    Type: Custom::VeeamAwsConfigurator
+    Properties: { ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:c, Purpose: ec2 }
+  RdsRegistration:
+    Type: Custom::VeeamAwsConfigurator
+    Condition: HasRds
+    Properties: { ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:c, Purpose: rds }
+"#;
+    for (name, services, expected) in [
+        ("ec2-only", None, vec!["ec2"]),
+        ("with-rds", Some("ec2,rds"), vec!["ec2", "rds"]),
+    ] {
+        let mut create = cloudformation
+            .create_stack_set()
+            .stack_set_name(name)
+            .template_body(conditional);
+        if let Some(services) = services {
+            create = create.parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key("Services")
+                    .parameter_value(services)
+                    .build(),
+            );
+        }
+        create.send().await.expect("stack set");
+        let declared = read::stack_set_template(&cloudformation, name, false)
+            .await
+            .expect("template");
+        assert_eq!(declared.purposes(), expected, "{:?}", declared.parameters);
+    }
 }

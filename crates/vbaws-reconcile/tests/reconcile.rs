@@ -12,7 +12,7 @@ fn purposes() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template/roles.yaml");
     let template = vbaws_template::Template::from_yaml(&std::fs::read_to_string(path).expect("roles.yaml"))
         .expect("template");
-    declared_purposes(&template)
+    declared_purposes(&template, &[])
 }
 
 fn registration(name: &str, account: &str) -> Registration {
