@@ -173,11 +173,11 @@ trusted-access: ## Activate trusted access for StackSets (once, from the managem
 STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS)
 
 .PHONY: deploy-stackset
-deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLIANCE_ROLE_ARN=… BACKUP_PROFILE=…)
+deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLIANCE_ROLE_ARN=… BACKUP_PROFILE=… [SERVICES=ec2,rds])
 	$(STACKSET_ENV) scripts/stackset.sh create
 
 .PHONY: update-stackset
-update-stackset: ## Roll a new roles.yaml out; only the parameters given change (ROTATION=…, ON_DELETE=…)
+update-stackset: ## Roll a new roles.yaml out; only the parameters given change (ROTATION=…, ON_DELETE=…, SERVICES=…)
 	$(STACKSET_ENV) scripts/stackset.sh update
 
 FUZZ_SECONDS ?= 60

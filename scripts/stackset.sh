@@ -68,6 +68,15 @@ parameter RandomExtIdFunctionArn "${RANDOM_EXT_ID_ARN:-}"
 parameter VeeamConfiguratorFunctionArn "${CONFIGURATOR_ARN:-}"
 parameter OnDelete "${ON_DELETE:-}" Remove
 parameter ExternalIdRotation "${ROTATION:-}" initial
+# Services is a list: the CLI's shorthand needs its commas escaped. A StackSet created before
+# the parameter existed has no previous value to keep; it protected EC2, the default.
+if [ -z "${SERVICES:-}" ] && [ "$action" = update ]; then
+  known=$(aws cloudformation describe-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
+    --query "StackSet.Parameters[?ParameterKey=='Services'].ParameterKey" --output text)
+  [ "$known" = Services ] || SERVICES=ec2
+fi
+services=${SERVICES:-}
+parameter Services "${services//,/\\,}" ec2
 
 preferences=(--operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10)
 case $action in

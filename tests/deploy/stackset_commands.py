@@ -17,6 +17,8 @@ FAKE_AWS = """#!/usr/bin/env python3
 import json, os, sys
 with open(os.environ["FAKE_AWS_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
+if "describe-stack-set" in sys.argv:
+    print(os.environ.get("FAKE_STACKSET_PARAMETER", ""))
 if "describe-stacks" in sys.argv:
     query = sys.argv[sys.argv.index("--query") + 1]
     key = "RandomExtIdFunctionArn" if "RandomExtId" in query else "VeeamConfiguratorFunctionArn"
@@ -96,6 +98,21 @@ check("update-stackset changes exactly the parameters it is given",
       code == 0 and "ParameterKey=ExternalIdRotation,ParameterValue=2026-12" in update
       and "ParameterKey=OnDelete,ParameterValue=Retain" in update
       and "ParameterKey=VeeamApplianceRoleArn,UsePreviousValue=true" in update, (code, out, calls))
+
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETER="Services")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("update-stackset without SERVICES keeps the StackSet's services",
+      code == 0 and "ParameterKey=Services,UsePreviousValue=true" in update, (code, out, calls))
+
+code, out, calls = make("update-stackset")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("a StackSet from before the Services parameter keeps protecting EC2 (it has no previous value to use)",
+      code == 0 and "ParameterKey=Services,ParameterValue=ec2" in update, (code, out, calls))
+
+code, out, calls = make("update-stackset", SERVICES="ec2,rds,efs", FAKE_STACKSET_PARAMETER="Services")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("SERVICES reaches CloudFormation as one list (the shorthand's commas escaped)",
+      code == 0 and "ParameterKey=Services,ParameterValue=ec2\\,rds\\,efs" in update, (code, out, calls))
 
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")

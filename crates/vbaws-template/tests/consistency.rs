@@ -63,9 +63,13 @@ impl Deliver for Functions {
 
 const ACCOUNT: &str = "123456789012";
 
+/// Every service `Services` may name.
+const ALL_SERVICES: &str = "ec2,rds,efs,dynamodb,fsx,redshift,redshift-serverless,vpc";
+
 /// Creates the roles stack with the project's CloudFormation player, each custom resource's
 /// properties checked by the function that receives them, and their Data fed to what follows.
-async fn walk_roles_stack(parameters: &[(&str, &str)]) {
+/// Returns the stack and how many custom resources it created.
+async fn walk_roles_stack(parameters: &[(&str, &str)]) -> (Stack, usize) {
     let roles = Arc::new(template("roles.yaml"));
     let mut all: Vec<(&str, &str)> = vec![
         ("HomeRegion", "us-east-1"),
@@ -91,29 +95,89 @@ async fn walk_roles_stack(parameters: &[(&str, &str)]) {
         &all,
     );
     let custom = stack.create(&Functions).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(custom, 4, "two external IDs and two registrations");
-    assert_eq!(
-        stack.aws_resources().len() + custom,
-        roles.resources().count(),
-        "every resource is created with these parameters"
-    );
     for (id, resource_type, _) in stack.aws_resources() {
         assert!(
             resource_type.starts_with("AWS::"),
             "{id}: unexpected type {resource_type}"
         );
     }
+    (stack, custom)
 }
 
 #[tokio::test]
 async fn the_functions_accept_the_properties_of_every_custom_resource() {
-    walk_roles_stack(&[]).await;
-    walk_roles_stack(&[
+    let (_, custom) = walk_roles_stack(&[]).await;
+    assert_eq!(
+        custom, 4,
+        "EC2 by default: two external IDs and two registrations"
+    );
+    let (stack, custom) = walk_roles_stack(&[
+        ("Services", ALL_SERVICES),
         ("RolePath", "/veeam/"),
         ("OnDelete", "Retain"),
         ("ExternalIdLength", "64"),
     ])
     .await;
+    assert_eq!(
+        custom, 18,
+        "an external ID and a registration per role: EC2, worker and 7 services"
+    );
+    assert_eq!(
+        stack.aws_resources().len() + custom,
+        template("roles.yaml").resources().count(),
+        "every resource is created with every service"
+    );
+}
+
+#[tokio::test]
+async fn every_service_has_its_role_its_external_id_and_its_registration() {
+    let (stack, _) = walk_roles_stack(&[("Services", ALL_SERVICES)]).await;
+    let mut purposes: Vec<(String, String)> = Vec::new();
+    for (id, resource_type, properties) in stack.aws_resources() {
+        if resource_type == "AWS::IAM::Role" {
+            let trust = &properties["AssumeRolePolicyDocument"]["Statement"][0];
+            assert!(
+                trust["Condition"]["StringEquals"]["sts:ExternalId"]
+                    .as_str()
+                    .is_some_and(|e| e.len() == 32),
+                "{id} trusts the appliance under its external ID: {trust}"
+            );
+            purposes.push((
+                id.clone(),
+                properties["RoleName"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    let mut names: Vec<&str> = purposes.iter().map(|(_, name)| name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "VeeamBackup-dynamodb",
+            "VeeamBackup-efs",
+            "VeeamBackup-fsx",
+            "VeeamBackup-rds",
+            "VeeamBackup-redshift",
+            "VeeamBackup-redshift-serverless",
+            "VeeamBackup-vpc",
+            "VeeamBackupRestoreRole",
+            "VeeamWorkerRole",
+        ]
+    );
+    let template = template("roles.yaml");
+    let parameters = [("Services", ALL_SERVICES)];
+    let mut declared = vbaws_reconcile::declared_purposes(&template, &parameters);
+    declared.sort();
+    let mut expected: Vec<&str> = ALL_SERVICES.split(',').chain(["worker"]).collect();
+    expected.sort();
+    assert_eq!(
+        declared, expected,
+        "the reconciliation expects one registration per role"
+    );
+    assert_eq!(
+        vbaws_reconcile::declared_purposes(&template, &[]),
+        ["ec2", "worker"]
+    );
 }
 
 #[test]

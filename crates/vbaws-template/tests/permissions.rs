@@ -96,3 +96,23 @@ fn every_list_names_its_source_and_date() {
         }
     }
 }
+
+/// IAM refuses a managed policy over 6,144 characters, whitespace not counted. Intrinsics are
+/// counted as written, a little longer than most of what they resolve to; the margin covers
+/// the rest (an ARN that `Fn::Sub` builds).
+#[test]
+fn every_policy_fits_in_a_managed_policy() {
+    let text = std::fs::read_to_string(root().join("template/roles.yaml")).expect("roles.yaml");
+    let roles = Template::from_yaml(&text).expect("template");
+    for policy in roles
+        .resources()
+        .filter(|r| r.resource_type == "AWS::IAM::ManagedPolicy")
+    {
+        let size = policy.properties["PolicyDocument"].to_string().len();
+        assert!(
+            size < 6_144 - 200,
+            "{}: {size} characters; split it (IAM allows 6,144)",
+            policy.logical_id
+        );
+    }
+}
