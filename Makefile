@@ -88,15 +88,15 @@ package-check: package
 	done
 
 .PHONY: demo
-demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate)
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate, SERVICES=ec2,rds)
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
-	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout)
+	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2)
 
 # The demo's story, smaller, as part of make test.
 .PHONY: demo-check
 demo-check: tools
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
-	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1
+	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs
 	target/debug/vbaws-demo --accounts 4 --story migrate
 
 .PHONY: bench

@@ -25,6 +25,8 @@ import local_moto
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEMO = ROOT / "target" / "debug" / "vbaws-demo"
 APPLIANCE_ROLE = "arn:aws:iam::111111111111:role/VeeamBackupInstance"
+# Every service roles.yaml offers: each role lands in each member account.
+SERVICES = "ec2,rds,efs,dynamodb,fsx,redshift,redshift-serverless,vpc"
 
 
 def organization(kw, members):
@@ -70,7 +72,8 @@ def main():
         kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
         accounts = organization(kw, members=3)
         out = pathlib.Path(tempfile.mkdtemp()) / "resources.json"
-        run = subprocess.run([str(DEMO), "--account-ids", ",".join(accounts), "--rollout-only", "--aws-resources-out", str(out)],
+        run = subprocess.run([str(DEMO), "--account-ids", ",".join(accounts), "--rollout-only", "--services", SERVICES,
+                              "--aws-resources-out", str(out)],
                              cwd=ROOT, capture_output=True, text=True, timeout=300)
         if run.returncode != 0:
             sys.exit(f"the rollout failed:\n{run.stdout}\n{run.stderr}")
@@ -79,7 +82,10 @@ def main():
             iam = iam_in(kw, account)
             land(iam, resources[account])
             ids = []
-            for role in ("VeeamBackupRestoreRole", "VeeamWorkerRole"):
+            roles = [props["RoleName"] for _, kind, props in resources[account] if kind == "AWS::IAM::Role"]
+            if len(roles) != len(SERVICES.split(",")) + 1:
+                problems.append(f"{account}: {len(roles)} roles for the services {SERVICES} (and the worker role)")
+            for role in roles:
                 trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
                 if isinstance(trust, str):
                     trust = json.loads(trust)
@@ -89,10 +95,12 @@ def main():
                     problems.append(f"{account}: {role} trusts the appliance without a 32-character external ID ({external!r})")
                 ids.append(external)
                 attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
-                if len(attached) != 2:
-                    problems.append(f"{account}: {role} has {len(attached)} managed policies, expected 2")
-            if len(set(ids)) != 2:
-                problems.append(f"{account}: the two roles share an external ID")
+                expected = sum(1 for _, kind, props in resources[account]
+                               if kind == "AWS::IAM::ManagedPolicy" and role in props.get("Roles", []))
+                if len(attached) != expected or expected < 1:
+                    problems.append(f"{account}: {role} has {len(attached)} managed policies, expected {expected}")
+            if len(set(ids)) != len(roles):
+                problems.append(f"{account}: roles share an external ID")
             profile = iam.get_instance_profile(InstanceProfileName="VeeamWorkerRole")["InstanceProfile"]
             if [r["RoleName"] for r in profile["Roles"]] != ["VeeamWorkerRole"]:
                 problems.append(f"{account}: the instance profile does not hold the worker role")
@@ -103,7 +111,8 @@ def main():
             passing = [s for s in document["Statement"] if s.get("Action") == "iam:PassRole"]
             if [s.get("Resource") for s in passing] != [f"arn:aws:iam::{account}:role/VeeamWorkerRole"]:
                 problems.append(f"{account}: iam:PassRole is not limited to the worker role: {passing}")
-            print(f"{account}: 2 roles with distinct external IDs, 5 policies, 1 instance profile")
+            policies = sum(1 for _, kind, _ in resources[account] if kind == "AWS::IAM::ManagedPolicy")
+            print(f"{account}: {len(roles)} roles with distinct external IDs, {policies} policies, 1 instance profile")
     finally:
         proc.kill()
     for problem in problems:

@@ -46,6 +46,10 @@ struct Args {
     /// Accounts closed at the end, whose orphaned registrations vbaws-reconcile then removes.
     #[arg(long, default_value_t = 1)]
     closures: usize,
+    /// The roles template's Services (comma-separated); with several, the last is added to the
+    /// running OU after the others' rollout.
+    #[arg(long, value_delimiter = ',', default_value = "ec2")]
+    services: Vec<String>,
     /// Write each account's AWS resources (IAM roles, policies, instance profile) as JSON here.
     #[arg(long)]
     aws_resources_out: Option<PathBuf>,
@@ -82,6 +86,7 @@ async fn main() -> ExitCode {
         account_ids: args.account_ids.clone(),
         rollout_only: args.rollout_only,
         closures: args.closures,
+        services: args.services.clone(),
         bin_dir: bin_dir.clone(),
         template_path: args.template.clone(),
     };

@@ -42,6 +42,9 @@ pub struct Plan {
     pub rollout_only: bool,
     /// Accounts closed at the end, whose orphaned registrations the reconciler then removes.
     pub closures: usize,
+    /// The roles template's `Services`. With more than one, the last is added to the running
+    /// OU by an update, after the rollout of the others.
+    pub services: Vec<String>,
     /// Where `vbaws-reconcile` is.
     pub bin_dir: std::path::PathBuf,
     /// The roles template's file, for `vbaws-reconcile`.
@@ -74,7 +77,17 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         return migrate(world, template, plan, started).await;
     }
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
-    let new_stack = |id: &str| member_stack(Arc::clone(&template), id, &ROLES_PARAMETERS);
+    // Without rollout_only, the last of several services is added later, to the running OU.
+    let (first, added) = match plan.services.split_last() {
+        Some((last, rest)) if !rest.is_empty() && !plan.rollout_only => (rest.to_vec(), Some(last.clone())),
+        _ => (plan.services.clone(), None),
+    };
+    let mut services = first.join(",");
+    let new_stack = |id: &str, services: &str| {
+        let mut parameters = ROLES_PARAMETERS.to_vec();
+        parameters.push(("Services", services));
+        member_stack(Arc::clone(&template), id, &parameters)
+    };
     let org = &world.organization;
     let ou = org
         .ou(&org.root, "Workloads")
@@ -84,28 +97,39 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         Some(ids) => ids.clone(),
         None => create_accounts(&world, &ou, 0..plan.accounts).await?,
     };
+    let mut chapter = Chapters::default();
 
-    say(&format!(
-        "1. The StackSet rolls out to an OU of {} accounts, {} at a time",
+    chapter.say(&format!(
+        "The StackSet ({services}) rolls out to an OU of {} accounts, {} at a time",
         members.len(),
         plan.concurrency
     ));
-    let initial: Vec<Stack> = members.iter().map(|id| new_stack(id)).collect();
+    let initial: Vec<Stack> = members.iter().map(|id| new_stack(id, &services)).collect();
     fan_out(&world, &stacks, initial, plan.concurrency, Action::Create).await?;
     if plan.rollout_only {
         return Ok(finish(&world, &*stacks.lock().await, &[], started));
     }
 
-    say(&format!(
-        "2. {} accounts join the OU: automatic deployment",
+    if let Some(added) = added {
+        services = plan.services.join(",");
+        chapter.say(&format!(
+            "update-stack-set adds {added}: each account gets its {added} role, external ID and registration"
+        ));
+        let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await).into_values().collect();
+        let update = Action::Update(vec![("Services".to_owned(), services.clone())]);
+        fan_out(&world, &stacks, current, plan.concurrency, update).await?;
+    }
+
+    chapter.say(&format!(
+        "{} accounts join the OU: automatic deployment",
         plan.joiners
     ));
     let joiners = create_accounts(&world, &ou, plan.accounts..plan.accounts + plan.joiners).await?;
-    let joining: Vec<Stack> = joiners.iter().map(|id| new_stack(id)).collect();
+    let joining: Vec<Stack> = joiners.iter().map(|id| new_stack(id, &services)).collect();
     fan_out(&world, &stacks, joining, plan.joiners.max(1), Action::Create).await?;
 
-    say(&format!(
-        "3. {} accounts leave the OU: their stacks are deleted",
+    chapter.say(&format!(
+        "{} accounts leave the OU: their stacks are deleted",
         plan.leavers
     ));
     let leavers: Vec<String> = members.iter().take(plan.leavers).cloned().collect();
@@ -120,14 +144,18 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     };
     fan_out(&world, &stacks, leaving, plan.leavers.max(1), Action::Delete).await?;
 
-    say("4. The external IDs are rotated: update-stack-set with a new ExternalIdRotation");
+    chapter.say("The external IDs are rotated: update-stack-set with a new ExternalIdRotation");
     let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await).into_values().collect();
-    fan_out(&world, &stacks, current, plan.concurrency, Action::Rotate).await?;
+    let rotate = Action::Update(vec![(
+        "ExternalIdRotation".to_owned(),
+        "rotated-2026-11".to_owned(),
+    )]);
+    fan_out(&world, &stacks, current, plan.concurrency, rotate).await?;
 
     let mut gone = leavers;
     let mut problems = Vec::new();
     if plan.closures > 0 {
-        gone.extend(close_and_reconcile(&world, &stacks, &ou, plan, &mut problems).await?);
+        gone.extend(close_and_reconcile(&world, &stacks, &ou, plan, &mut chapter, &mut problems).await?);
     }
     let stacks = stacks.lock().await;
     let mut report = finish(&world, &stacks, &gone, started);
@@ -154,7 +182,7 @@ async fn create_accounts(
     Ok(ids)
 }
 
-/// Chapters 5 to 7: accounts are closed, which no stack event follows (their stack instances
+/// The last chapters: accounts are closed, which no stack event follows (their stack instances
 /// turn INOPERABLE); the reconciler finds their orphaned registrations, and `--fix` removes them.
 /// Returns the closed accounts.
 async fn close_and_reconcile(
@@ -162,11 +190,12 @@ async fn close_and_reconcile(
     stacks: &Mutex<BTreeMap<String, Stack>>,
     ou: &str,
     plan: &Plan,
+    chapter: &mut Chapters,
     problems: &mut Vec<String>,
 ) -> Result<Vec<String>, DemoError> {
     let closed: Vec<String> = stacks.lock().await.keys().take(plan.closures).cloned().collect();
-    say(&format!(
-        "5. {} accounts are closed: their stack instances turn INOPERABLE, and no Delete event comes",
+    chapter.say(&format!(
+        "{} accounts are closed: their stack instances turn INOPERABLE, and no Delete event comes",
         closed.len()
     ));
     for id in &closed {
@@ -182,7 +211,7 @@ async fn close_and_reconcile(
         println!("   {id} closed; its registrations stay in the appliance");
     }
 
-    say("6. vbaws-reconcile compares the appliance with the Organization");
+    chapter.say("vbaws-reconcile compares the appliance with the Organization");
     let (code, output) = reconcile(world, ou, plan, false).await?;
     print!("{}", indent(&output));
     if code != Some(1) {
@@ -198,7 +227,7 @@ async fn close_and_reconcile(
         }
     }
 
-    say("7. vbaws-reconcile --fix removes the orphaned registrations it made");
+    chapter.say("vbaws-reconcile --fix removes the orphaned registrations it made");
     let (code, output) = reconcile(world, ou, plan, true).await?;
     print!("{}", indent(&output));
     if code != Some(0) {
@@ -225,6 +254,7 @@ async fn reconcile(
         .arg(format!("--ou={ou}"))
         .arg("--roles-template")
         .arg(&plan.template_path)
+        .arg(format!("--parameter=Services={}", plan.services.join(",")))
         .args(["--region", "us-east-1"])
         .env_clear()
         .env("AWS_ENDPOINT_URL", world.moto.endpoint())
@@ -343,11 +373,23 @@ fn finish(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], star
     report
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Action {
     Create,
     Delete,
-    Rotate,
+    /// update-stack-set with these parameters changed.
+    Update(Vec<(String, String)>),
+}
+
+/// Numbers the story's chapters as they are told (some are told only with some options).
+#[derive(Debug, Default)]
+struct Chapters(usize);
+
+impl Chapters {
+    fn say(&mut self, text: &str) {
+        self.0 += 1;
+        say(&format!("{}. {text}", self.0));
+    }
 }
 
 /// Runs `action` on every stack, `concurrency` at a time, with a progress bar and one line per
@@ -367,11 +409,12 @@ async fn fan_out(
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for mut stack in batch {
-        let (world, stacks, permits, bar) = (
+        let (world, stacks, permits, bar, action) = (
             Arc::clone(world),
             Arc::clone(stacks),
             Arc::clone(&permits),
             bar.clone(),
+            action.clone(),
         );
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(DemoError::start)?;
@@ -385,10 +428,14 @@ async fn fan_out(
                     .delete(world.as_ref())
                     .await
                     .map(|()| "DELETE_COMPLETE".to_owned()),
-                Action::Rotate => stack
-                    .update(world.as_ref(), &[("ExternalIdRotation", "rotated-2026-11")])
-                    .await
-                    .map(|n| format!("UPDATE_COMPLETE ({n} custom resources updated)")),
+                Action::Update(ref parameters) => {
+                    let parameters: Vec<(&str, &str)> =
+                        parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    stack
+                        .update(world.as_ref(), &parameters)
+                        .await
+                        .map(|n| format!("UPDATE_COMPLETE ({n} custom resources created or updated)"))
+                }
             };
             let line = match &done {
                 Ok(status) => format!(
@@ -420,8 +467,8 @@ async fn fan_out(
     first_error.map_or(Ok(()), Err)
 }
 
-/// Every account of the OU has its two registrations, with the external IDs its roles trust;
-/// no account that left or was closed has any.
+/// Every account of the OU has a registration per role its stack holds, with the external ID
+/// the role's trust policy holds; no account that left or was closed has any.
 fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], report: &mut Report) {
     let registrations: Vec<vbaws_sim::Role> = world
         .appliance
@@ -431,11 +478,16 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], repo
         .filter(|r| !r.is_default)
         .collect();
     report.registered = registrations.len();
+    let mut expected = 0;
     for (account, stack) in stacks {
-        for (purpose, ext_id, role, registration) in [
-            ("ec2", "Ec2RoleExtId", "Ec2Role", "Ec2Registration"),
-            ("worker", "WorkerRoleExtId", "WorkerRole", "WorkerRegistration"),
-        ] {
+        let roles = stack.aws_resources();
+        for (logical, _, properties) in stack
+            .custom_resources()
+            .into_iter()
+            .filter(|(_, kind, _)| kind == "Custom::VeeamAwsConfigurator")
+        {
+            expected += 1;
+            let purpose = properties["Purpose"].as_str().unwrap_or_default();
             let name = format!("{account}-{purpose}");
             let Some(found) = registrations.iter().find(|r| r.name == name) else {
                 report
@@ -443,15 +495,22 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], repo
                     .push(format!("{name} is missing from the appliance"));
                 continue;
             };
-            let expected = stack.attribute(ext_id, "RandomExtId");
-            let trusted = stack.properties(role).and_then(|p| {
-                p["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"].as_str()
-            });
-            if found.external_id.as_deref() != expected || expected != trusted {
+            let expected_id = properties["RoleExtId"].as_str();
+            let role_name = properties["RoleName"]
+                .as_str()
+                .and_then(|n| n.rsplit('/').next())
+                .unwrap_or_default();
+            let trusted = roles
+                .iter()
+                .find(|(_, kind, p)| kind == "AWS::IAM::Role" && p["RoleName"] == role_name)
+                .and_then(|(_, _, p)| {
+                    p["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"].as_str()
+                });
+            if found.external_id.as_deref() != expected_id || expected_id != trusted {
                 report.problems.push(format!("{name}: the appliance, the role's trust policy and the generator disagree on the external ID"));
             }
             if found.account_id != *account
-                || stack.attribute(registration, "VeeamRoleId") != Some(found.id.as_str())
+                || stack.attribute(&logical, "VeeamRoleId") != Some(found.id.as_str())
             {
                 report
                     .problems
@@ -466,9 +525,9 @@ fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], repo
             ));
         }
     }
-    if report.registered != 2 * stacks.len() {
+    if report.registered != expected {
         report.problems.push(format!(
-            "{} registrations for {} accounts",
+            "{} registrations for {} accounts, where their stacks hold {expected} roles",
             report.registered,
             stacks.len()
         ));

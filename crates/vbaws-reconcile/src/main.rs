@@ -53,6 +53,10 @@ struct Args {
     /// The roles template, when the purposes are not read from --stack-set.
     #[arg(long)]
     roles_template: Option<PathBuf>,
+    /// A parameter of the roles template's stacks, as Key=Value (repeat), such as
+    /// Services=ec2,rds; the others take their defaults. Only with --roles-template.
+    #[arg(long = "parameter", requires = "roles_template", value_parser = key_value)]
+    parameters: Vec<(String, String)>,
     /// Region of the StackSet and the secret.
     #[arg(long)]
     region: Option<String>,
@@ -110,7 +114,7 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     let organizations = aws_sdk_organizations::Client::new(&aws);
     let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
     let purposes = match &args.roles_template {
-        Some(path) => Some(read_purposes(path)?),
+        Some(path) => Some(read_purposes(path, &args.parameters)?),
         None => None,
     };
     let delegated_admin = matches!(args.call_as, CallAs::DelegatedAdmin);
@@ -200,12 +204,20 @@ fn print_retry(report: &vbaws_reconcile::Report, retry: &[String], knows_stack_s
     }
 }
 
-fn read_purposes(path: &std::path::Path) -> Result<Vec<String>, String> {
+fn key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?} is not Key=Value, such as Services=ec2,rds"))
+}
+
+fn read_purposes(path: &std::path::Path, parameters: &[(String, String)]) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the roles template {}: {e}", path.display()))?;
     let template = vbaws_template::Template::from_yaml(&text)
         .map_err(|e| format!("the roles template {} is not a template: {e}", path.display()))?;
-    Ok(declared_purposes(&template, &[]))
+    let parameters: Vec<(&str, &str)> = parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Ok(declared_purposes(&template, &parameters))
 }
 
 /// The appliance client: trust from the flags, credentials from the secret or the environment.

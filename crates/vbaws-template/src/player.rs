@@ -233,6 +233,21 @@ impl Stack {
             .collect()
     }
 
+    /// The custom resources in the stack (logical ID, type, resolved properties), in creation
+    /// order.
+    pub fn custom_resources(&self) -> Vec<(String, String, Value)> {
+        let order = self.template.creation_order().unwrap_or_default();
+        order
+            .into_iter()
+            .filter_map(|id| {
+                let d = self.deployed.get(&id)?;
+                d.resource_type
+                    .starts_with("Custom::")
+                    .then(|| (id.clone(), d.resource_type.clone(), d.properties.clone()))
+            })
+            .collect()
+    }
+
     /// A recorded resource's resolved properties.
     pub fn properties(&self, resource: &str) -> Option<&Value> {
         self.deployed.get(resource).map(|d| &d.properties)
