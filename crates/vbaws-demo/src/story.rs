@@ -43,7 +43,8 @@ pub struct Plan {
     /// Accounts closed at the end, whose orphaned registrations the reconciler then removes.
     pub closures: usize,
     /// The roles template's `Services`. With more than one, the last is added to the running
-    /// OU by an update, after the rollout of the others.
+    /// OU by an update, after the rollout of the others; with three or more, the second is then
+    /// removed by another.
     pub services: Vec<String>,
     /// Where `vbaws-reconcile` is.
     pub bin_dir: std::path::PathBuf,
@@ -119,6 +120,21 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         let update = Action::Update(vec![("Services".to_owned(), services.clone())]);
         fan_out(&world, &stacks, current, plan.concurrency, update).await?;
     }
+    if let [_, removed, _, ..] = plan.services.as_slice() {
+        services = plan
+            .services
+            .iter()
+            .filter(|s| *s != removed)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",");
+        chapter.say(&format!(
+            "update-stack-set removes {removed}: its roles go, and their registrations with them"
+        ));
+        let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await).into_values().collect();
+        let update = Action::Update(vec![("Services".to_owned(), services.clone())]);
+        fan_out(&world, &stacks, current, plan.concurrency, update).await?;
+    }
 
     chapter.say(&format!(
         "{} accounts join the OU: automatic deployment",
@@ -155,7 +171,13 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let mut gone = leavers;
     let mut problems = Vec::new();
     if plan.closures > 0 {
-        gone.extend(close_and_reconcile(&world, &stacks, &ou, plan, &mut chapter, &mut problems).await?);
+        let reconcile = Reconcile {
+            ou: &ou,
+            services: &services,
+        };
+        gone.extend(
+            close_and_reconcile(&world, &stacks, reconcile, plan, &mut chapter, &mut problems).await?,
+        );
     }
     let stacks = stacks.lock().await;
     let mut report = finish(&world, &stacks, &gone, started);
@@ -188,7 +210,7 @@ async fn create_accounts(
 async fn close_and_reconcile(
     world: &World,
     stacks: &Mutex<BTreeMap<String, Stack>>,
-    ou: &str,
+    with: Reconcile<'_>,
     plan: &Plan,
     chapter: &mut Chapters,
     problems: &mut Vec<String>,
@@ -212,7 +234,7 @@ async fn close_and_reconcile(
     }
 
     chapter.say("vbaws-reconcile compares the appliance with the Organization");
-    let (code, output) = reconcile(world, ou, plan, false).await?;
+    let (code, output) = reconcile(world, with, plan, false).await?;
     print!("{}", indent(&output));
     if code != Some(1) {
         problems.push(format!(
@@ -228,7 +250,7 @@ async fn close_and_reconcile(
     }
 
     chapter.say("vbaws-reconcile --fix removes the orphaned registrations it made");
-    let (code, output) = reconcile(world, ou, plan, true).await?;
+    let (code, output) = reconcile(world, with, plan, true).await?;
     print!("{}", indent(&output));
     if code != Some(0) {
         problems.push(format!(
@@ -238,10 +260,17 @@ async fn close_and_reconcile(
     Ok(closed)
 }
 
+/// What `vbaws-reconcile` is told: the StackSet's OU and its current Services.
+#[derive(Debug, Clone, Copy)]
+struct Reconcile<'a> {
+    ou: &'a str,
+    services: &'a str,
+}
+
 /// Runs the operator's command against the simulated appliance and moto's Organization.
 async fn reconcile(
     world: &World,
-    ou: &str,
+    with: Reconcile<'_>,
     plan: &Plan,
     fix: bool,
 ) -> Result<(Option<i32>, String), DemoError> {
@@ -251,10 +280,10 @@ async fn reconcile(
     command
         .args(["--api-url", &world.appliance.url()])
         .args(["--cert-sha256", &world.appliance.identity.fingerprint])
-        .arg(format!("--ou={ou}"))
+        .arg(format!("--ou={}", with.ou))
         .arg("--roles-template")
         .arg(&plan.template_path)
-        .arg(format!("--parameter=Services={}", plan.services.join(",")))
+        .arg(format!("--parameter=Services={}", with.services))
         .args(["--region", "us-east-1"])
         .env_clear()
         .env("AWS_ENDPOINT_URL", world.moto.endpoint())
@@ -434,7 +463,7 @@ async fn fan_out(
                     stack
                         .update(world.as_ref(), &parameters)
                         .await
-                        .map(|n| format!("UPDATE_COMPLETE ({n} custom resources created or updated)"))
+                        .map(|n| format!("UPDATE_COMPLETE ({n} custom resources changed)"))
                 }
             };
             let line = match &done {

@@ -141,7 +141,7 @@ impl Stack {
     /// condition now holds is created (a custom one gets a Create) and a custom resource whose
     /// properties changed gets an Update; then, in the cleanup, a replaced resource's old ID and
     /// every resource whose condition no longer holds get their Delete, the latter in reverse
-    /// order. Returns how many custom resources were created or updated.
+    /// order. Returns how many custom resources were created, updated or deleted.
     pub async fn update(
         &mut self,
         to: &impl Deliver,
@@ -193,6 +193,7 @@ impl Stack {
                 self.context.attributes.retain(|(owner, _), _| owner != id);
                 if gone.resource_type.starts_with("Custom::") {
                     self.remove(to, id, &gone).await?;
+                    changed += 1;
                 }
             }
         }

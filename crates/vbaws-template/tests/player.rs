@@ -82,10 +82,11 @@ async fn an_update_creates_what_a_condition_adds_and_deletes_what_it_removes() {
         Some(serde_json::json!("rds-role"))
     );
 
-    stack
+    let changed = stack
         .update(&log, &[("Services", "ec2"), ("Rotation", "2")])
         .await
         .expect("updated");
+    assert_eq!(changed, 2, "one updated, one deleted");
     assert_eq!(
         log.take(),
         ["Update Ec2Registration", "Delete RdsRegistration"],
