@@ -149,6 +149,10 @@ async fn token(State(sim): State<Sim>, Form(form): Form<TokenForm>) -> Result<Js
     let required = |value: Option<String>, name: &str| {
         value.ok_or_else(|| Problem::validation(format!("The {name} field is required.")))
     };
+    if form.grant_type.as_deref() == Some("password") {
+        let latency = sim.lock().draws.chaos.login_latency;
+        tokio::time::sleep(latency).await;
+    }
     let mut state = sim.lock();
     match required(form.grant_type, "grant_type")?.as_str() {
         "password" => state.login(

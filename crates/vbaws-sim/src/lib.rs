@@ -8,8 +8,11 @@
 //! revisions, token lifetimes (`expires_in`, `.issued`, `.expires`), user roles (a Portal
 //! Operator gets 403 on writes), MFA, unique display names, UUID role IDs (malformed: 400,
 //! unknown: 404), the undeletable default role, roles in use, and listing (`Offset`, `Limit`,
-//! `SearchPattern`, `Sort`, names matched without case). Faults can be injected: 503s, "cannot
-//! assume role" failures, latency, dropped connections and requests that never answer.
+//! `SearchPattern`, `Sort`, names matched without case). Faults can be injected, by count
+//! ([`Faults`]: 503s, "cannot assume role" failures, latency, dropped connections and requests
+//! that never answer) or as rates from a seed ([`Chaos`]: 503s, drops and hangs in given shares,
+//! slow password logins, and IAM propagation: a role unassumable for a while after its first
+//! registration attempt).
 //!
 //! Where the real appliance's behaviour is undocumented (the status for a wrong password, for a
 //! role in use, for a successful delete, the name of the account field, and the shape of a
@@ -20,6 +23,7 @@
 //! serves it over TLS on a free port.
 
 mod bodies;
+mod chaos;
 mod config;
 mod http;
 mod listing;
@@ -32,6 +36,7 @@ use std::net::SocketAddr;
 
 use axum_server::{Handle, tls_rustls::RustlsConfig};
 
+pub use chaos::Chaos;
 pub use config::{AccountField, Config, Faults, LoggedRequest, Role, User, UserRole};
 pub use http::router;
 pub use state::Sim;

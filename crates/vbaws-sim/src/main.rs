@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use vbaws_sim::{Config, Faults, Sim, User, VersionRefusal};
+use vbaws_sim::{Chaos, Config, Faults, Sim, User, VersionRefusal};
 
 /// A simulated Veeam Backup for AWS appliance REST API, over HTTPS.
 #[derive(Debug, Parser)]
@@ -56,6 +56,24 @@ struct Args {
     /// Never answer the first N requests.
     #[arg(long, default_value_t = 0)]
     hang: u32,
+    /// Seed of the fault rates below (the same seed, the same faults).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Share of requests (0 to 1) answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    unavailable_rate: f64,
+    /// Share of requests broken mid-answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Share of requests never answered.
+    #[arg(long, default_value_t = 0.0)]
+    hang_rate: f64,
+    /// Added to every password login, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    login_latency_ms: u64,
+    /// How long a role stays unassumable after its first registration attempt, in seconds.
+    #[arg(long, default_value_t = 0)]
+    propagation_seconds: u64,
 }
 
 fn users(pairs: &[String], make: fn(&str, &str) -> User) -> Result<Vec<User>, String> {
@@ -92,6 +110,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         latency: Duration::from_millis(args.latency_ms),
         drops: args.drop,
         hangs: args.hang,
+    });
+    sim.set_chaos(Chaos {
+        seed: args.seed,
+        unavailable: args.unavailable_rate,
+        drop: args.drop_rate,
+        hang: args.hang_rate,
+        login_latency: Duration::from_millis(args.login_latency_ms),
+        propagation: Duration::from_secs(args.propagation_seconds),
     });
     let running = vbaws_sim::spawn(sim, args.listen).await?;
     let revision = args.accept.first().cloned().unwrap_or_default();

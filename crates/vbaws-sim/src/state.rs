@@ -8,6 +8,7 @@ use std::{
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::time::Instant;
 
+use crate::chaos::{Chaos, Draws};
 use crate::config::{AccountField, Config, Faults, LoggedRequest, Role, User};
 pub(crate) use crate::problem::Problem;
 use crate::{
@@ -28,6 +29,7 @@ pub(crate) struct State {
     pub config: Config,
     pub roles: Vec<Role>,
     pub faults: Faults,
+    pub draws: Draws,
     pub log: Vec<LoggedRequest>,
     access: HashMap<String, Session>,
     refresh: HashMap<String, Session>,
@@ -57,6 +59,7 @@ impl Sim {
             config,
             roles: vec![default_role],
             faults: Faults::default(),
+            draws: Draws::default(),
             log: Vec::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
@@ -72,6 +75,12 @@ impl Sim {
     /// Replaces the faults to inject.
     pub fn set_faults(&self, faults: Faults) {
         self.lock().faults = faults;
+    }
+
+    /// Replaces the fault rates, the login latency and the propagation time, and reseeds the
+    /// draws from `chaos.seed`.
+    pub fn set_chaos(&self, chaos: Chaos) {
+        self.lock().draws = Draws::new(chaos);
     }
 
     /// The faults still to inject: a count falls as soon as a request is picked for its fault.
@@ -395,8 +404,9 @@ impl State {
                 "IAMRoleFromAnotherAccount needs a 12-digit accountId and a roleName.",
             ));
         }
-        if self.faults.assume_failures > 0 {
-            self.faults.assume_failures -= 1;
+        let propagating = self.draws.propagating(account_id, role_name);
+        if self.faults.assume_failures > 0 || propagating {
+            self.faults.assume_failures = self.faults.assume_failures.saturating_sub(1);
             // The wording is a guess; the client recognises it by "assume".
             return Err(Problem::validation(format!(
                 "Failed to assume role arn:aws:iam::{account_id}:role/{role_name}: AccessDenied, not authorized to perform sts:AssumeRole."
@@ -505,7 +515,7 @@ impl State {
                 return Some(fault);
             }
         }
-        None
+        self.draws.draw()
     }
 }
 
