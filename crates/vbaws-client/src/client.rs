@@ -155,6 +155,33 @@ impl Client {
         url: Url,
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<Option<T>, Error> {
+        let repeatable = method == Method::GET || method == Method::PUT || method == Method::DELETE;
+        self.send(deadline, operation, method, url, body, repeatable)
+            .await
+    }
+
+    /// A POST that only reads (the appliance's `validate…` actions): as safe to send again
+    /// after it broke mid-way as a GET.
+    pub(crate) async fn call_reading<T: DeserializeOwned>(
+        &self,
+        deadline: Instant,
+        operation: &str,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<Option<T>, Error> {
+        self.send(deadline, operation, Method::POST, url, body, true)
+            .await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        deadline: Instant,
+        operation: &str,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+        repeatable: bool,
+    ) -> Result<Option<T>, Error> {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
@@ -166,26 +193,21 @@ impl Client {
         for second_try in [false, true] {
             let revision = self.revision().unwrap_or_default();
             let (status, bytes) = self
-                .execute(
-                    deadline,
-                    operation,
-                    method == Method::GET || method == Method::PUT || method == Method::DELETE,
-                    || {
-                        let mut request = self
-                            .inner
-                            .http
-                            .request(method.clone(), url.clone())
-                            .header("x-api-version", &revision)
-                            .header(header::ACCEPT, "application/json")
-                            .bearer_auth(token.expose());
-                        if let Some(body) = &body {
-                            request = request
-                                .header(header::CONTENT_TYPE, "application/json")
-                                .body(body.clone());
-                        }
-                        request
-                    },
-                )
+                .execute(deadline, operation, repeatable, || {
+                    let mut request = self
+                        .inner
+                        .http
+                        .request(method.clone(), url.clone())
+                        .header("x-api-version", &revision)
+                        .header(header::ACCEPT, "application/json")
+                        .bearer_auth(token.expose());
+                    if let Some(body) = &body {
+                        request = request
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(body.clone());
+                    }
+                    request
+                })
                 .await?;
             if status == StatusCode::UNAUTHORIZED && !second_try {
                 debug!(operation, "token refused; logging in again");

@@ -88,13 +88,7 @@ impl Roles<'_> {
         let body = json!({ "name": name });
         let messages = self
             .client
-            .call(
-                self.deadline,
-                "validate an IAM role name",
-                Method::POST,
-                url,
-                Some(&body),
-            )
+            .call_reading(self.deadline, "validate an IAM role name", url, Some(&body))
             .await?;
         Ok(messages.unwrap_or_default())
     }
@@ -128,10 +122,9 @@ impl Roles<'_> {
         let url = self.item_url(id, Some("validateDelete"))?;
         let messages = self
             .client
-            .call(
+            .call_reading(
                 self.deadline,
                 "check an IAM role can be removed",
-                Method::POST,
                 url,
                 None::<&()>,
             )

@@ -2,6 +2,7 @@
 //! function binaries, the appliance simulator and `vbaws-template`'s CloudFormation player for
 //! `roles.yaml`.
 
+pub mod chaos;
 pub mod story;
 pub mod world;
 

@@ -120,7 +120,9 @@ async fn faults(State(sim): State<Sim>, request: Request, next: Next) -> Respons
             response
         }
         Some(Injected::Drop) => {
-            // The headers go out, then the body fails: hyper closes the connection mid-answer.
+            // The appliance does the work, then the connection breaks mid-answer: the headers go
+            // out, the body fails, and the client cannot know whether its request was applied.
+            drop(next.run(request).await);
             let broken = futures_util::stream::once(async {
                 Err::<Vec<u8>, _>(std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,

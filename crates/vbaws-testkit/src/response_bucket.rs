@@ -15,6 +15,8 @@ use axum::{
     http::Uri,
     http::{HeaderMap, Method, StatusCode, header},
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use tokio::{sync::Notify, task::JoinHandle, time::Instant};
 
 use crate::serve::serve;
@@ -51,6 +53,8 @@ struct Inner {
     puts: Mutex<Vec<RecordedPut>>,
     /// Statuses to answer, in order, before answering 200 again.
     refusals: Mutex<VecDeque<u16>>,
+    /// A share of requests answered 503 ("Slow Down"), drawn from a seeded generator.
+    unavailable: Mutex<Option<(f64, ChaCha8Rng)>>,
     arrived: Notify,
 }
 
@@ -86,6 +90,12 @@ impl ResponseBucket {
     /// Answers the next requests with these statuses, one each, then 200 again.
     pub fn refuse_next(&self, statuses: &[u16]) {
         lock(&self.inner.refusals).extend(statuses);
+    }
+
+    /// Answers this share of requests (0 to 1) with 503, as S3 does now and then; the draws
+    /// follow `seed`, so a run can be repeated.
+    pub fn answer_503_share(&self, share: f64, seed: u64) {
+        *lock(&self.inner.unavailable) = Some((share, ChaCha8Rng::seed_from_u64(seed)));
     }
 
     /// Every request received for `key`, oldest first.
@@ -139,7 +149,12 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let status = lock(&inner.refusals).pop_front().unwrap_or(200);
+    let drawn = lock(&inner.unavailable)
+        .as_mut()
+        .is_some_and(|(share, rng)| rng.random::<f64>() < *share);
+    let status = lock(&inner.refusals)
+        .pop_front()
+        .unwrap_or(if drawn { 503 } else { 200 });
     let text = |name| {
         headers
             .get(name)

@@ -12,6 +12,8 @@ use crate::{Error, Properties, metrics::Effect, parse_physical_id, physical_id};
 /// Waits between "cannot assume role" answers: IAM propagation takes seconds to minutes.
 const FIRST_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
 const LONGEST_PROPAGATION_WAIT: Duration = Duration::from_secs(20);
+/// Before a request whose outcome is unknown is sent again.
+const BROKEN_REQUEST_WAIT: Duration = Duration::from_millis(500);
 
 pub(crate) struct Work<'a> {
     pub client: &'a Client,
@@ -211,7 +213,8 @@ impl Work<'_> {
         }
     }
 
-    /// Runs `attempt` again while the appliance cannot assume the role, until the deadline.
+    /// Runs `attempt` again while the appliance cannot assume the role, or when the request broke
+    /// mid-way, until the deadline.
     async fn retry_propagation<F, Fut>(&self, props: &Properties, attempt: F) -> Result<AmazonAccount, Error>
     where
         F: Fn() -> Fut,
@@ -238,6 +241,16 @@ impl Work<'_> {
                     );
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(LONGEST_PROPAGATION_WAIT);
+                }
+                // The request broke mid-way (a dropped connection, no answer in time): whether
+                // the appliance applied it is unknown. Sending it again is safe here: a create
+                // that was applied finds its name taken and adopts its own registration, and an
+                // update is the same PUT.
+                Err(broken @ vbaws_client::Error::Transport { .. })
+                    if Instant::now() + BROKEN_REQUEST_WAIT + Duration::from_secs(1) < self.deadline =>
+                {
+                    info!(error = %broken, "a request broke mid-way; sending it again");
+                    tokio::time::sleep(BROKEN_REQUEST_WAIT).await;
                 }
                 other => return other.map_err(|e| self.fail(e)),
             }

@@ -47,6 +47,37 @@ async fn a_duplicate_create_answers_the_same_id_and_leaves_one_role() {
     assert_eq!(rig.registrations().len(), 1);
 }
 
+/// The appliance creates the registration, then the connection breaks before its answer: the
+/// configurator cannot know, sends the create again, finds its name taken by its own
+/// registration, and adopts it. One registration, SUCCESS.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_sent_again_and_leaves_one_role() {
+    let rig = Rig::start().await;
+    let warm = rig.create(props("VeeamWorkerRole", "worker")).await;
+    assert_eq!(warm["Status"], "SUCCESS", "logged in: {warm}");
+    rig.appliance.sim.set_faults(Faults {
+        drops: 1,
+        ..Faults::default()
+    });
+    let answer = rig.create(props("VeeamEc2Role", "ec2")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let ec2: Vec<_> = rig
+        .registrations()
+        .into_iter()
+        .filter(|r| r.name == "123456789012-ec2")
+        .collect();
+    assert_eq!(ec2.len(), 1, "{ec2:?}");
+    assert_eq!(answer["Data"]["VeeamRoleId"], ec2[0].id.as_str());
+    let posts = rig
+        .appliance
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/accounts/amazon"))
+        .count();
+    assert_eq!(posts, 3, "the worker's create, the lost one, and the one sent again");
+}
+
 #[tokio::test]
 async fn create_adopts_a_registration_of_the_same_account_and_role() {
     let rig = Rig::start().await;
