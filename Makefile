@@ -100,10 +100,10 @@ demo-check: tools
 	target/debug/vbaws-demo --accounts 4 --story migrate
 
 .PHONY: bench
-bench: tools package ## Measure the functions and a 1000-account rollout; writes bench/RESULTS.md
+bench: tools package ## Measure the functions, a 1000-account rollout and reconciliation (CHAOS=1: also under fire); writes bench/RESULTS.md
 	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn --bench external_id --bench routing
 	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-bench
-	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md
+	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md $(if $(CHAOS),--chaos)
 
 # ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------
 # Every variable can be given on the command line: make deploy-lambdas BUCKET=… ORG_ID=… …

@@ -26,6 +26,12 @@ struct Args {
     sandboxes: usize,
     #[arg(long, default_value = "bench/RESULTS.md")]
     out: PathBuf,
+    /// Also roll out under fire (fault rates, slow logins, IAM propagation, S3 503s, killed
+    /// sandboxes), with the mix of issue 17.
+    #[arg(long)]
+    chaos: bool,
+    #[arg(long, default_value_t = 1000)]
+    chaos_accounts: usize,
 }
 
 #[tokio::main]
@@ -83,10 +89,23 @@ async fn run(args: &Args) -> Result<Results, Error> {
         2 * args.rollout_accounts
     );
     let reconciliation = vbaws_bench::reconciliation::measure(args.rollout_accounts).await?;
+    let chaos = if args.chaos {
+        eprintln!(
+            "chaos: {} accounts at concurrency {}",
+            args.chaos_accounts, args.concurrency
+        );
+        let text = std::fs::read_to_string("template/roles.yaml").map_err(Error::TemplateFile)?;
+        let template = vbaws_template::Template::from_yaml(&text).map_err(Error::Template)?;
+        let plan = vbaws_bench::chaos_plan(args.chaos_accounts, args.concurrency, &args.bin_dir);
+        Some(vbaws_demo::chaos::run(Arc::new(template), &plan).await?)
+    } else {
+        None
+    };
     Ok(Results {
         functions,
         rollout,
         reconciliation,
+        chaos,
         cold_runs: args.cold_runs,
         warm_events: args.warm_events,
         concurrency: args.concurrency,

@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use crate::{Function, Results};
+use crate::{Function, Results, percentile};
 
 /// The report; `zips` is where `make package` left the deployment zips.
 pub fn render(results: &Results, zips: &Path) -> String {
@@ -57,6 +57,9 @@ pub fn render(results: &Results, zips: &Path) -> String {
         let _ = writeln!(out, "| {what} | {value} |");
     }
     out.push_str(&reconciliation_section(&results.reconciliation));
+    if let Some(chaos) = &results.chaos {
+        out.push_str(&chaos_section(chaos));
+    }
     out.push_str("\n## In process (criterion, mean)\n\n| Benchmark | Time |\n| --- | --- |\n");
     for id in [
         "seed_from_os",
@@ -105,7 +108,21 @@ pub fn render(results: &Results, zips: &Path) -> String {
             results.reconciliation.appliance_requests * 10 < results.reconciliation.accounts.max(1),
         ),
     ];
-    for (target, met) in checks {
+    let chaos_checks = results.chaos.iter().flat_map(|c| {
+        [
+            ("under fire: no FAILED answer", c.failed == 0),
+            (
+                "under fire: no stack waits past its ServiceTimeout",
+                c.late == 0 && c.unanswered == 0,
+            ),
+            ("under fire: no duplicate registration", c.duplicates == 0),
+            (
+                "under fire: an event delivered twice is answered alike",
+                c.disagreements.is_empty(),
+            ),
+        ]
+    });
+    for (target, met) in checks.into_iter().chain(chaos_checks) {
         let _ = writeln!(out, "- {} {target}", if met { "met:" } else { "MISSED:" });
     }
     out
@@ -151,6 +168,33 @@ fn reconciliation_section(r: &crate::Reconciliation) -> String {
          same Organization takes about 50 `ListAccounts`, the same `ListAccountsForParent` and `ListChildren`, and 10 \
          `ListStackInstances` calls, and Organizations throttles its calls, so the reading takes seconds more.\n",
     );
+    out
+}
+
+fn chaos_section(c: &vbaws_demo::chaos::ChaosReport) -> String {
+    let ms = |d: &std::time::Duration| d.as_secs_f64() * 1000.0;
+    let times: Vec<f64> = c.stack_times.iter().map(ms).collect();
+    let mut out = String::from(
+        "\n## A rollout under fire (`make bench CHAOS=1`)\n\n| What | Result |\n| --- | --- |\n",
+    );
+    let rows = [
+        ("Accounts (stacks)", c.accounts.to_string()),
+        ("Faults", "appliance: 5% 503, 1% dropped, 0.2% never answered, 200 ms a request, 2 s logins, 8 s IAM propagation; S3: 2% 503; a sandbox killed every 100 events".to_owned()),
+        ("Registrations", c.registrations.to_string()),
+        ("Custom-resource events", c.events.to_string()),
+        ("FAILED answers (goal 0)", c.failed.to_string()),
+        ("Stacks past their ServiceTimeout, or unanswered (goal 0)", (c.late + c.unanswered).to_string()),
+        ("Duplicate registrations (goal 0)", c.duplicates.to_string()),
+        ("Events answered twice that disagree (goal 0)", c.disagreements.len().to_string()),
+        ("Sandboxes killed mid-event", c.kills.to_string()),
+        ("S3 PUTs answered 503 (and retried)", c.s3_refusals.to_string()),
+        ("Extra appliance requests per registration", format!("{:.2}", c.extra_requests_per_registration())),
+        ("Stack time p50 / p99", format!("{:.1} s / {:.1} s", percentile(&times, 50.0) / 1000.0, percentile(&times, 99.0) / 1000.0)),
+        ("Wall time", format!("{:.0} s", c.elapsed.as_secs_f64())),
+    ];
+    for (what, value) in rows {
+        let _ = writeln!(out, "| {what} | {value} |");
+    }
     out
 }
 
@@ -231,6 +275,7 @@ mod tests {
                 appliance_requests: 4,
                 ..crate::Reconciliation::default()
             },
+            chaos: None,
             cold_runs: 1,
             warm_events: 2,
             concurrency: 5,
@@ -249,5 +294,41 @@ mod tests {
         assert!(!report.contains("MISSED"), "{report}");
         let report = render(&results(3), Path::new("nowhere"));
         assert!(report.contains("- MISSED: zero failures"), "{report}");
+    }
+
+    #[test]
+    fn the_rollout_under_fire_is_reported_against_its_goals() {
+        let mut with_chaos = results(0);
+        with_chaos.chaos = Some(vbaws_demo::chaos::ChaosReport {
+            accounts: 2,
+            registrations: 4,
+            appliance_requests: 6,
+            stack_times: vec![Duration::from_secs(10), Duration::from_secs(30)],
+            ..Default::default()
+        });
+        let report = render(&with_chaos, Path::new("nowhere"));
+        assert!(report.contains("## A rollout under fire"), "{report}");
+        assert!(
+            report.contains("| Extra appliance requests per registration | 0.50 |"),
+            "{report}"
+        );
+        assert!(
+            report.contains("| Stack time p50 / p99 | 30.0 s / 30.0 s |"),
+            "{report}"
+        );
+        assert!(!report.contains("MISSED"), "{report}");
+        if let Some(chaos) = with_chaos.chaos.as_mut() {
+            chaos.failed = 1;
+            chaos.duplicates = 1;
+        }
+        let report = render(&with_chaos, Path::new("nowhere"));
+        assert!(
+            report.contains("- MISSED: under fire: no FAILED answer"),
+            "{report}"
+        );
+        assert!(
+            report.contains("- MISSED: under fire: no duplicate registration"),
+            "{report}"
+        );
     }
 }

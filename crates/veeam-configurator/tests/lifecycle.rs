@@ -75,7 +75,10 @@ async fn a_create_whose_answer_is_lost_is_sent_again_and_leaves_one_role() {
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/accounts/amazon"))
         .count();
-    assert_eq!(posts, 3, "the worker's create, the lost one, and the one sent again");
+    assert_eq!(
+        posts, 3,
+        "the worker's create, the lost one, and the one sent again"
+    );
 }
 
 #[tokio::test]
