@@ -37,34 +37,6 @@ impl fmt::Display for Function {
     }
 }
 
-/// The mix of issue 17: 5% 503s, 1% dropped connections, 0.2% hangs, 200 ms per appliance
-/// request, 2 s logins, 8 s IAM propagation, 2% S3 503s, one sandbox killed every 100 events;
-/// as many configurator sandboxes as stacks in flight, as Lambda would run.
-pub fn chaos_plan(
-    accounts: usize,
-    concurrency: usize,
-    bin_dir: &std::path::Path,
-) -> vbaws_demo::chaos::ChaosPlan {
-    use std::time::Duration;
-    vbaws_demo::chaos::ChaosPlan {
-        accounts,
-        concurrency,
-        sandboxes: concurrency,
-        appliance: vbaws_sim::Chaos {
-            seed: 2026,
-            unavailable: 0.05,
-            drop: 0.01,
-            hang: 0.002,
-            login_latency: Duration::from_secs(2),
-            propagation: Duration::from_secs(8),
-        },
-        request_latency: Duration::from_millis(200),
-        s3_unavailable: 0.02,
-        kill_every: 100,
-        bin_dir: bin_dir.to_path_buf(),
-    }
-}
-
 /// What stops a measurement.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -96,7 +96,13 @@ async fn run(args: &Args) -> Result<Results, Error> {
         );
         let text = std::fs::read_to_string("template/roles.yaml").map_err(Error::TemplateFile)?;
         let template = vbaws_template::Template::from_yaml(&text).map_err(Error::Template)?;
-        let plan = vbaws_bench::chaos_plan(args.chaos_accounts, args.concurrency, &args.bin_dir);
+        let plan = vbaws_demo::chaos::ChaosPlan::under_fire(
+            args.chaos_accounts,
+            args.concurrency,
+            100,
+            2026,
+            args.bin_dir.clone(),
+        );
         Some(vbaws_demo::chaos::run(Arc::new(template), &plan).await?)
     } else {
         None

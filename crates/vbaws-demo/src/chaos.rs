@@ -18,17 +18,18 @@ use std::{
     time::Duration,
 };
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::{sync::Semaphore, time::Instant};
-use vbaws_sim::{Chaos, Config, Faults, Running, Sim, User};
+use vbaws_sim::{Chaos, Faults, Running, Sim};
 use vbaws_template::{Answer, Deliver, DeliveryError, Template, event::Event};
-use vbaws_testkit::{
-    Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
-};
+use vbaws_testkit::{Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension};
 
 use crate::{
     DemoError, member_stack,
-    world::{APPLIANCE_USER, CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN, ROLES_PARAMETERS},
+    world::{
+        CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN, ROLES_PARAMETERS, appliance_config, backup_account,
+        configurator_sandbox_env,
+    },
 };
 
 /// The roles' ServiceTimeout: a stack waits this long for an answer.
@@ -36,8 +37,6 @@ const SERVICE_TIMEOUT: Duration = Duration::from_secs(600);
 /// The Lambdas stack's timeouts of the two functions.
 const CONFIGURATOR_TIMEOUT: Duration = Duration::from_secs(300);
 const EXT_ID_TIMEOUT: Duration = Duration::from_secs(30);
-const SECRET_ID: &str = "vbaws/veeam-appliance-user";
-const SESSION_TOKEN: &str = "chaos-session-token";
 
 /// How big the rollout is, and how hostile its world.
 #[derive(Debug, Clone)]
@@ -56,6 +55,37 @@ pub struct ChaosPlan {
     /// Kill a configurator sandbox mid-event once every this many configurator events (0: never).
     pub kill_every: u64,
     pub bin_dir: PathBuf,
+}
+
+impl ChaosPlan {
+    /// The mix of issue 17: 5% 503s, 1% dropped connections, 0.2% hangs, 200 ms per appliance
+    /// request, 2 s logins, 8 s IAM propagation, 2% S3 503s; a sandbox per stack in flight, as
+    /// Lambda would run them; one sandbox killed every `kill_every` configurator events.
+    pub fn under_fire(
+        accounts: usize,
+        concurrency: usize,
+        kill_every: u64,
+        seed: u64,
+        bin_dir: PathBuf,
+    ) -> Self {
+        Self {
+            accounts,
+            concurrency,
+            sandboxes: concurrency,
+            appliance: Chaos {
+                seed,
+                unavailable: 0.05,
+                drop: 0.01,
+                hang: 0.002,
+                login_latency: Duration::from_secs(2),
+                propagation: Duration::from_secs(8),
+            },
+            request_latency: Duration::from_millis(200),
+            s3_unavailable: 0.02,
+            kill_every,
+            bin_dir,
+        }
+    }
 }
 
 /// What happened, and what must not have.
@@ -112,38 +142,18 @@ struct World {
 
 impl World {
     async fn start(plan: &ChaosPlan) -> Result<Self, DemoError> {
-        let (user, password) = APPLIANCE_USER;
-        let sim = Sim::new(Config {
-            users: vec![User::admin(user, password)],
-            ..Config::default()
-        });
+        let sim = Sim::new(appliance_config());
         sim.set_chaos(plan.appliance.clone());
         sim.set_faults(Faults {
             latency: plan.request_latency,
             ..Faults::default()
         });
-        let appliance = vbaws_sim::spawn(sim, "127.0.0.1:0".parse().map_err(DemoError::start)?)
-            .await
-            .map_err(DemoError::start)?;
-        let extension = SecretsExtension::start(SESSION_TOKEN)
-            .await
-            .map_err(DemoError::start)?;
-        extension.set_secret(
-            SECRET_ID,
-            &json!({"username": user, "password": password}).to_string(),
-        );
+        let (appliance, extension) = backup_account(sim).await?;
         let bucket = ResponseBucket::start().await.map_err(DemoError::start)?;
         bucket.answer_503_share(plan.s3_unavailable, plan.appliance.seed);
         let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
         let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
-        let mut env = configurator_env(
-            &appliance.url(),
-            &appliance.identity.fingerprint,
-            extension.port(),
-            SECRET_ID,
-            SESSION_TOKEN,
-        );
-        env.push(("RESPONSE_URL_ALLOWED_HOSTS", bucket.host()));
+        let env = configurator_sandbox_env(&appliance, &extension, bucket.host());
         let allowed = [("RESPONSE_URL_ALLOWED_HOSTS", bucket.host())];
         let mut sandboxes = vec![
             Sandbox::start(&plan.bin_dir.join("random-ext-id"), &ext_id, &pairs(&allowed))

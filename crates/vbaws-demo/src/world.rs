@@ -63,21 +63,7 @@ pub struct World {
 impl World {
     /// Starts everything; `bin_dir` holds the `random-ext-id` and `veeam-configurator` binaries.
     pub async fn start(bin_dir: &Path, configurator_sandboxes: usize) -> Result<Self, DemoError> {
-        let (user, password) = APPLIANCE_USER;
-        let config = Config {
-            users: vec![User::admin(user, password)],
-            ..Config::default()
-        };
-        let appliance = vbaws_sim::spawn(Sim::new(config), "127.0.0.1:0".parse().map_err(DemoError::start)?)
-            .await
-            .map_err(DemoError::start)?;
-        let extension = SecretsExtension::start(SESSION_TOKEN)
-            .await
-            .map_err(DemoError::start)?;
-        extension.set_secret(
-            SECRET_ID,
-            &json!({"username": user, "password": password}).to_string(),
-        );
+        let (appliance, extension) = backup_account(Sim::new(appliance_config())).await?;
         let moto = Moto::start().await.map_err(DemoError::start)?;
         let s3 = s3_client(&moto.endpoint());
         s3.create_bucket()
@@ -100,14 +86,7 @@ impl World {
             )
             .map_err(DemoError::start)?,
         ];
-        let mut env = configurator_env(
-            &appliance.url(),
-            &appliance.identity.fingerprint,
-            extension.port(),
-            SECRET_ID,
-            SESSION_TOKEN,
-        );
-        env.push(("RESPONSE_URL_ALLOWED_HOSTS", moto_host));
+        let env = configurator_sandbox_env(&appliance, &extension, moto_host);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for _ in 0..configurator_sandboxes {
             sandboxes.push(
@@ -196,6 +175,49 @@ impl Deliver for World {
         let answer = self.invoke(service_token, &event).await?;
         Ok(Answer::from_json(&answer))
     }
+}
+
+/// The appliance's configuration: one Portal Administrator, the functions' user.
+pub(crate) fn appliance_config() -> Config {
+    let (user, password) = APPLIANCE_USER;
+    Config {
+        users: vec![User::admin(user, password)],
+        ..Config::default()
+    }
+}
+
+/// What the backup account gives the configurator: `sim` served over TLS, and the Parameters
+/// and Secrets extension holding the appliance user's secret.
+pub(crate) async fn backup_account(sim: Sim) -> Result<(Running, SecretsExtension), DemoError> {
+    let (user, password) = APPLIANCE_USER;
+    let appliance = vbaws_sim::spawn(sim, "127.0.0.1:0".parse().map_err(DemoError::start)?)
+        .await
+        .map_err(DemoError::start)?;
+    let extension = SecretsExtension::start(SESSION_TOKEN)
+        .await
+        .map_err(DemoError::start)?;
+    extension.set_secret(
+        SECRET_ID,
+        &json!({"username": user, "password": password}).to_string(),
+    );
+    Ok((appliance, extension))
+}
+
+/// The environment of a configurator sandbox in this world, answering to `allowed_host`.
+pub(crate) fn configurator_sandbox_env(
+    appliance: &Running,
+    extension: &SecretsExtension,
+    allowed_host: String,
+) -> Vec<(&'static str, String)> {
+    let mut env = configurator_env(
+        &appliance.url(),
+        &appliance.identity.fingerprint,
+        extension.port(),
+        SECRET_ID,
+        SESSION_TOKEN,
+    );
+    env.push(("RESPONSE_URL_ALLOWED_HOSTS", allowed_host));
+    env
 }
 
 /// A member account's stack instance of the roles StackSet.

@@ -2,10 +2,9 @@
 //! event is answered SUCCESS, once per role, and where a killed sandbox answered too, the two
 //! answers agree.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc};
 
 use vbaws_demo::chaos::{ChaosPlan, run};
-use vbaws_sim::Chaos;
 use vbaws_template::Template;
 
 /// Where cargo put the function binaries: beside this test's own directory.
@@ -31,25 +30,8 @@ async fn a_rollout_under_fire_fails_no_stack_and_registers_each_role_once() {
             .expect("roles.yaml"),
     )
     .expect("template");
-    let plan = ChaosPlan {
-        accounts: 20,
-        concurrency: 20,
-        // As Lambda does, a sandbox per event in flight: one waiting for IAM holds its own.
-        sandboxes: 20,
-        appliance: Chaos {
-            seed: 17,
-            unavailable: 0.05,
-            drop: 0.01,
-            hang: 0.002,
-            login_latency: Duration::from_secs(2),
-            propagation: Duration::from_secs(8),
-        },
-        request_latency: Duration::from_millis(200),
-        s3_unavailable: 0.02,
-        // The bench kills one sandbox every 100 events; 40 configurator events here.
-        kill_every: 10,
-        bin_dir: bin_dir(),
-    };
+    // The bench kills one sandbox every 100 events; 40 configurator events here.
+    let plan = ChaosPlan::under_fire(20, 20, 10, 17, bin_dir());
     let report = run(Arc::new(template), &plan).await.expect("ran");
     assert_eq!(
         (report.failed, report.unanswered, report.late),
