@@ -204,13 +204,7 @@ pub async fn rollout(
         result.map_err(Error::start)??;
     }
     let elapsed = started.elapsed();
-    let registrations = world
-        .appliance
-        .sim
-        .roles()
-        .iter()
-        .filter(|r| !r.is_default)
-        .count();
+    let registrations = world.appliance.sim.registrations().len();
     Ok(Rollout {
         accounts,
         registrations,

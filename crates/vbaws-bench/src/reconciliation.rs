@@ -139,7 +139,7 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
             .await
             .map_err(Error::start)?;
     }
-    let registrations = appliance.sim.roles().iter().filter(|r| !r.is_default).count();
+    let registrations = appliance.sim.registrations().len();
 
     let calls = Calls::default();
     let organizations = aws_sdk_organizations::Client::from_conf(

@@ -282,13 +282,7 @@ pub async fn run(template: Arc<Template>, plan: &ChaosPlan) -> Result<ChaosRepor
 }
 
 fn report(world: &World, plan: &ChaosPlan, stack_times: Vec<Duration>, elapsed: Duration) -> ChaosReport {
-    let roles: Vec<vbaws_sim::Role> = world
-        .appliance
-        .sim
-        .roles()
-        .into_iter()
-        .filter(|r| !r.is_default)
-        .collect();
+    let roles = world.appliance.sim.registrations();
     let mut per_role: BTreeMap<(String, String), usize> = BTreeMap::new();
     for role in &roles {
         *per_role

@@ -499,13 +499,7 @@ async fn fan_out(
 /// Every account of the OU has a registration per role its stack holds, with the external ID
 /// the role's trust policy holds; no account that left or was closed has any.
 fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], report: &mut Report) {
-    let registrations: Vec<vbaws_sim::Role> = world
-        .appliance
-        .sim
-        .roles()
-        .into_iter()
-        .filter(|r| !r.is_default)
-        .collect();
+    let registrations = world.appliance.sim.registrations();
     report.registered = registrations.len();
     let mut expected = 0;
     for (account, stack) in stacks {

@@ -108,19 +108,19 @@ impl Sim {
         self.lock().roles.clone()
     }
 
-    /// Registers a role directly, as a person would in the web UI.
-    /// The names of the registrations, the appliance's own role left out, sorted.
+    /// The registrations: every role but the appliance's own.
+    pub fn registrations(&self) -> Vec<Role> {
+        self.roles().into_iter().filter(|r| !r.is_default).collect()
+    }
+
+    /// The names of the registrations, sorted.
     pub fn registration_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .roles()
-            .into_iter()
-            .filter(|r| !r.is_default)
-            .map(|r| r.name)
-            .collect();
+        let mut names: Vec<String> = self.registrations().into_iter().map(|r| r.name).collect();
         names.sort();
         names
     }
 
+    /// Registers a role directly, as a person would in the web UI.
     pub fn add_role(
         &self,
         name: &str,

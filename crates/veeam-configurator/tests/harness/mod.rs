@@ -158,12 +158,7 @@ impl Rig {
 
     /// The registrations of member roles (the appliance's default role left out).
     pub fn registrations(&self) -> Vec<vbaws_sim::Role> {
-        self.appliance
-            .sim
-            .roles()
-            .into_iter()
-            .filter(|r| !r.is_default)
-            .collect()
+        self.appliance.sim.registrations()
     }
 
     pub fn assert_no_secret_in(&self, text: &str) {
