@@ -38,7 +38,7 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
     let purposes = async {
         match (sources.purposes, sources.stack_set) {
             (Some(purposes), _) => Ok(purposes.to_vec()),
-            (None, Some(set)) => read::stack_set_template(set.client, set.name, set.delegated_admin)
+            (None, Some(set)) => read::declared_stack_set(set.client, set.name, set.delegated_admin)
                 .await
                 .map(|declared| declared.purposes()),
             (None, None) => Err(ReadError::NoPurposes),

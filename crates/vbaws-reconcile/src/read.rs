@@ -175,7 +175,7 @@ impl DeclaredStackSet {
 }
 
 /// The roles StackSet's template and parameters.
-pub async fn stack_set_template(
+pub async fn declared_stack_set(
     cloudformation: &aws_sdk_cloudformation::Client,
     stack_set: &str,
     delegated_admin: bool,

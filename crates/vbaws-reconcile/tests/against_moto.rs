@@ -399,45 +399,17 @@ async fn the_purposes_are_read_from_the_stack_sets_template() {
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
     let roles = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template/roles.yaml"))
         .expect("roles.yaml");
-    cloudformation
-        .create_stack_set()
-        .stack_set_name("vbaws-veeam-roles")
-        .template_body(roles)
-        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
-        .send()
-        .await
-        .expect("stack set");
-    let template = read::stack_set_template(&cloudformation, "vbaws-veeam-roles", false)
-        .await
-        .expect("template");
-    assert_eq!(template.purposes(), ["ec2", "worker"]);
-
-    // A registration behind a condition counts only when the StackSet's parameters make it hold.
-    let conditional = r#"
-Parameters:
-  Services: { Type: CommaDelimitedList, Default: ec2 }
-Conditions:
-  HasRds: !Not
-    - !Equals
-      - !Select [0, !Split [",rds,", !Join ["", [",", !Join [",", !Ref Services], ","]]]]
-      - !Join ["", [",", !Join [",", !Ref Services], ","]]
-Resources:
-  Ec2Registration:
-    Type: Custom::VeeamAwsConfigurator
-    Properties: { ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:c, Purpose: ec2 }
-  RdsRegistration:
-    Type: Custom::VeeamAwsConfigurator
-    Condition: HasRds
-    Properties: { ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:c, Purpose: rds }
-"#;
+    // The roles template's registrations sit behind its Services conditions: the StackSet's own
+    // parameter decides which it declares, its default when the StackSet has none.
     for (name, services, expected) in [
-        ("ec2-only", None, vec!["ec2"]),
-        ("with-rds", Some("ec2,rds"), vec!["ec2", "rds"]),
+        ("default-services", None, vec!["ec2", "worker"]),
+        ("rds-and-efs", Some("rds,efs"), vec!["efs", "rds"]),
     ] {
         let mut create = cloudformation
             .create_stack_set()
             .stack_set_name(name)
-            .template_body(conditional);
+            .template_body(&roles)
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam);
         if let Some(services) = services {
             create = create.parameters(
                 aws_sdk_cloudformation::types::Parameter::builder()
@@ -447,7 +419,7 @@ Resources:
             );
         }
         create.send().await.expect("stack set");
-        let declared = read::stack_set_template(&cloudformation, name, false)
+        let declared = read::declared_stack_set(&cloudformation, name, false)
             .await
             .expect("template");
         assert_eq!(declared.purposes(), expected, "{:?}", declared.parameters);
