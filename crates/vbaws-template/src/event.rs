@@ -88,6 +88,16 @@ impl Event {
         self.field("LogicalResourceId")
     }
 
+    /// `Create`, `Update` or `Delete`.
+    pub fn request_type(&self) -> &str {
+        self.field("RequestType")
+    }
+
+    /// The PhysicalResourceId an Update or Delete carries; empty on Create.
+    pub fn physical_resource_id(&self) -> &str {
+        self.field("PhysicalResourceId")
+    }
+
     /// The ResourceProperties, as sent (strings, ServiceToken inside).
     pub fn properties(&self) -> &Value {
         &self.0["ResourceProperties"]
@@ -111,9 +121,21 @@ impl Event {
     }
 }
 
-/// A stack ARN.
+/// A stack's ARN, as CloudFormation makes it (the UUID made unique per account).
 pub fn stack_id(account: &str, region: &str, name: &str) -> String {
-    format!("arn:aws:cloudformation:{region}:{account}:stack/{name}/5b3a7c10-4e2f-11f1-9a2b-0e8c1d2f3a4b")
+    let partition = partition(region);
+    format!(
+        "arn:{partition}:cloudformation:{region}:{account}:stack/{name}/5b3a7c10-0000-4000-8000-{account}"
+    )
+}
+
+/// The partition a Region belongs to.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    }
 }
 
 /// A fresh RequestId, a UUID as CloudFormation's are.

@@ -5,6 +5,7 @@
 //! not a general CloudFormation engine.
 
 pub mod event;
+pub mod ledger;
 pub mod player;
 mod resolve;
 mod rules;
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+pub use ledger::Ledger;
 pub use player::{Answer, Deliver, DeliveryError, PlayError, Stack};
 pub use resolve::Context;
 pub use rules::BrokenRule;

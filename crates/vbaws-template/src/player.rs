@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, future::Future, sync::Arc};
 use serde_json::Value;
 
 use crate::{
-    Context, Error, Template,
+    Context, Error, Ledger, Template,
     event::{CustomResource, Event},
 };
 
@@ -91,6 +91,8 @@ pub struct Stack {
     template: Arc<Template>,
     context: Context,
     deployed: BTreeMap<String, Deployed>,
+    /// What CloudFormation shows of this stack while it plays: statuses and events.
+    ledger: Ledger,
 }
 
 impl Stack {
@@ -102,12 +104,33 @@ impl Stack {
         parameters: &[(&str, &str)],
     ) -> Self {
         let context = Context::for_stack(&template, account, region, name, parameters);
-        Self {
+        let ledger = Ledger::default();
+        let stack = Self {
             account: account.to_owned(),
             template,
             context,
             deployed: BTreeMap::new(),
-        }
+            ledger,
+        };
+        stack.ledger.open(stack.stack_id(), account, region, name);
+        stack
+    }
+
+    /// The same stack, recorded in `ledger` (shared with whatever answers for CloudFormation).
+    pub fn in_ledger(mut self, ledger: &Ledger) -> Self {
+        self.ledger = ledger.clone();
+        let (region, name) = (self.pseudo("AWS::Region"), self.pseudo("AWS::StackName"));
+        self.ledger.open(self.stack_id(), &self.account, region, name);
+        self
+    }
+
+    /// The stack's ARN, as events carry it.
+    pub fn stack_id(&self) -> &str {
+        self.pseudo("AWS::StackId")
+    }
+
+    fn pseudo(&self, name: &str) -> &str {
+        self.context.pseudo.get(name).map_or("", String::as_str)
     }
 
     /// Creates every resource; on a FAILED answer, rolls back what was created and says why.
@@ -194,6 +217,8 @@ impl Stack {
                 if gone.resource_type.starts_with("Custom::") {
                     self.remove(to, id, &gone).await?;
                     changed += 1;
+                } else {
+                    self.ledger.deleted(self.stack_id(), id);
                 }
             }
         }
@@ -203,10 +228,13 @@ impl Stack {
     /// Deletes every resource, in reverse order of creation.
     pub async fn delete(&mut self, to: &impl Deliver) -> Result<(), PlayError> {
         for id in self.template.creation_order()?.iter().rev() {
-            if let Some(deployed) = self.deployed.remove(id)
-                && deployed.resource_type.starts_with("Custom::")
-            {
+            let Some(deployed) = self.deployed.remove(id) else {
+                continue;
+            };
+            if deployed.resource_type.starts_with("Custom::") {
                 self.remove(to, id, &deployed).await?;
+            } else {
+                self.ledger.deleted(self.stack_id(), id);
             }
         }
         Ok(())
@@ -287,13 +315,7 @@ impl Stack {
         let token = properties["ServiceToken"]
             .as_str()
             .ok_or_else(|| PlayError::NoServiceToken(id.to_owned()))?;
-        let stack = self
-            .context
-            .pseudo
-            .get("AWS::StackId")
-            .cloned()
-            .unwrap_or_default();
-        Ok(CustomResource::new(stack, id, resource_type, token))
+        Ok(CustomResource::new(self.stack_id(), id, resource_type, token))
     }
 
     async fn send(
@@ -304,12 +326,16 @@ impl Stack {
         event: Event,
     ) -> Result<Answer, PlayError> {
         let token = properties["ServiceToken"].as_str().unwrap_or_default();
-        to.deliver(token, event)
+        self.ledger.sending(&event);
+        let answer = to
+            .deliver(token, event.clone())
             .await
             .map_err(|problem| PlayError::Undelivered {
                 resource: id.to_owned(),
                 problem,
-            })
+            })?;
+        self.ledger.answered(&event, &answer);
+        Ok(answer)
     }
 
     /// CloudFormation's Delete of a custom resource, which must succeed.
@@ -366,6 +392,8 @@ impl Stack {
         };
         let arn = format!("arn:aws:iam::{}:{kind}{path}{name}", self.account);
         let reference = if kind == "policy" { arn.clone() } else { name };
+        self.ledger
+            .created(self.stack_id(), id, resource_type, &reference, &properties);
         self.context
             .attributes
             .insert((id.to_owned(), "Arn".to_owned()), arn);

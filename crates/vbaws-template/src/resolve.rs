@@ -29,11 +29,7 @@ impl Context {
     ) -> Self {
         let mut values = template.parameter_defaults();
         values.extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else {
-            "aws"
-        };
+        let partition = crate::event::partition(region);
         let pseudo = BTreeMap::from([
             ("AWS::AccountId".to_owned(), account.to_owned()),
             ("AWS::Region".to_owned(), region.to_owned()),
@@ -42,9 +38,7 @@ impl Context {
             ("AWS::StackName".to_owned(), stack_name.to_owned()),
             (
                 "AWS::StackId".to_owned(),
-                format!(
-                    "arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/5b3a7c10-0000-4000-8000-{account}"
-                ),
+                crate::event::stack_id(account, region, stack_name),
             ),
             ("AWS::NoValue".to_owned(), String::new()),
         ]);

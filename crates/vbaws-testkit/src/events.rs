@@ -5,6 +5,8 @@ pub use vbaws_template::event::{CustomResource, Event, request_id, stack_id, str
 
 /// The account the tests' stacks run in unless they say otherwise.
 pub const ACCOUNT: &str = "123456789012";
+/// The name of the tests' stacks: a stack instance of the StackSet `vbaws-veeam-roles`.
+pub const STACK_NAME: &str = "StackSet-vbaws-veeam-roles-0a1b2c3d";
 /// The ServiceToken of the tests' custom resources.
 pub const SERVICE_TOKEN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-function";
 
@@ -16,7 +18,7 @@ pub fn resource(resource_type: &str, logical_resource_id: &str) -> CustomResourc
 /// The same, in a stack of `account`.
 pub fn resource_in(account: &str, resource_type: &str, logical_resource_id: &str) -> CustomResource {
     CustomResource::new(
-        stack_id(account, "us-east-1", "StackSet-veeam-roles-0a1b2c3d"),
+        stack_id(account, "us-east-1", STACK_NAME),
         logical_resource_id,
         resource_type,
         SERVICE_TOKEN,

@@ -8,10 +8,13 @@
 //! - [`events`]: CloudFormation's custom-resource events, shaped as CloudFormation sends them.
 //! - [`SecretsExtension`]: the Parameters and Secrets Lambda Extension's HTTP interface.
 //! - [`Moto`]: moto's server, for the AWS APIs a function calls through the SDK.
+//! - [`Cloud`]: STS and CloudFormation as they answer about the stacks the template player
+//!   plays, for confirming that an event is real.
 //!
 //! The crate also builds `cfn-probe`, a function on the protocol core that misbehaves on request
 //! (sleeps, panics, fails, returns too much), for testing what the core guarantees.
 
+mod cloud;
 pub mod events;
 mod extension;
 mod lambda;
@@ -23,6 +26,7 @@ mod runtime_api;
 mod sandbox;
 mod serve;
 
+pub use cloud::{CONFIGURATOR_ACCESS_KEY, CONFIGURATOR_ROLE_ARN, Cloud, member_stack};
 pub use extension::SecretsExtension;
 pub use lambda::{Delivery, Lambda};
 pub use moto::{Moto, free_port};

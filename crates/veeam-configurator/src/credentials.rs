@@ -126,7 +126,10 @@ impl CredentialsSource {
 
     /// The credentials straight from Secrets Manager, bypassing the extension's cache.
     pub async fn fresh(&self, deadline: Instant) -> Result<Credentials, CredentialsError> {
-        let sdk = self.sdk.get_or_init(sdk_client).await;
+        let sdk = self
+            .sdk
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(crate::aws::config().await) })
+            .await;
         let call = sdk.get_secret_value().secret_id(&self.secret_id).send();
         let output = tokio::time::timeout_at(deadline, call)
             .await
@@ -238,18 +241,4 @@ fn sdk_detail(error: &SdkError<GetSecretValueError>) -> String {
         }
         other => DisplayErrorContext(other).to_string(),
     }
-}
-
-/// The SDK client through the default credential and region chain, on rustls with ring. It
-/// honours `AWS_ENDPOINT_URL`, which is how tests point it at a local stand-in.
-async fn sdk_client() -> aws_sdk_secretsmanager::Client {
-    use aws_smithy_http_client::{Builder, tls};
-    let http = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
 }

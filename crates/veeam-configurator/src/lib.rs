@@ -12,7 +12,13 @@
 //! - **Delete** removes the registration when it belongs to the stack's account and nothing uses
 //!   it; otherwise it succeeds with a warning, so that an account leaving the OU is never blocked.
 //!   `OnDelete: Retain` keeps it.
+//!
+//! Before any of these changes the appliance, CloudFormation confirms that the event is real
+//! ([`confirm`]): the function may be invoked by anyone in the Organization with an event they
+//! wrote.
 
+mod aws;
+pub mod confirm;
 mod credentials;
 mod lifecycle;
 mod metrics;
@@ -25,6 +31,8 @@ use tokio::{sync::Mutex, time::Instant};
 use tracing::{info, warn};
 use vbaws_cfn::{Action, CustomResource, Outcome, Request};
 use vbaws_client::Client;
+
+use confirm::{ConfirmError, Confirmer, Mode, Operation};
 
 pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use metrics::{Effect, METRICS_NAMESPACE};
@@ -114,6 +122,10 @@ pub enum Error {
     ApiVersion(vbaws_client::Error),
     #[error("the appliance refused: {0}")]
     Appliance(vbaws_client::Error),
+    /// CloudFormation did not confirm the event (or could not be asked), and confirmation is
+    /// enforced.
+    #[error("{0}; nothing was changed")]
+    Unconfirmed(ConfirmError),
 }
 
 /// The function behind `Custom::VeeamAwsConfigurator`.
@@ -126,6 +138,7 @@ pub struct Configurator {
 struct Ready {
     settings: Settings,
     credentials: CredentialsSource,
+    confirmer: Confirmer,
     /// Lives across warm invocations: one login per sandbox while the token is valid.
     client: Mutex<Option<Client>>,
 }
@@ -138,6 +151,7 @@ impl Configurator {
             let credentials = CredentialsSource::new(&settings)
                 .map_err(|e| ConfigError(Misconfiguration::ExtensionClient(e)))?;
             Ok(Ready {
+                confirmer: Confirmer::new(settings.confirmation.clone()),
                 settings,
                 credentials,
                 client: Mutex::new(None),
@@ -199,6 +213,19 @@ impl Configurator {
             .deadline
             .checked_sub(OWN_ERROR_TIME)
             .unwrap_or(request.deadline);
+        if let Err(refused) = ready.confirm(&request, deadline).await {
+            confirm::log(&refused, ready.confirmer.mode());
+            metrics::emit_unconfirmed(&refused);
+            match (ready.confirmer.mode(), &request.action) {
+                (Mode::Report, _) => {}
+                // A Delete never blocks a stack; the reconciliation finds what it left.
+                (Mode::Enforce, Action::Delete { .. }) => {
+                    let kept = format!("{refused}; the registration was left in the appliance");
+                    return Ok((Outcome::new().warning(kept), Effect::Unchanged));
+                }
+                (Mode::Enforce, _) => return Err(Error::Unconfirmed(refused)),
+            }
+        }
         let client = ready.client(deadline).await?;
         let work = lifecycle::Work {
             client: &client,
@@ -228,6 +255,33 @@ impl Configurator {
 }
 
 impl Ready {
+    /// Asks CloudFormation whether the event's resource is in the operation it claims.
+    async fn confirm(
+        &self,
+        request: &Request<Properties>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), ConfirmError> {
+        let operation = match &request.action {
+            Action::Create => Operation::Create,
+            Action::Update {
+                physical_resource_id, ..
+            } => Operation::Update {
+                physical_id: physical_resource_id,
+            },
+            Action::Delete { physical_resource_id } => Operation::Delete {
+                physical_id: physical_resource_id,
+            },
+        };
+        self.confirmer
+            .confirm(
+                &request.stack_id,
+                &request.logical_resource_id,
+                operation,
+                deadline,
+            )
+            .await
+    }
+
     /// The sandbox's client, built at the first event from the secret. It logs in at its first
     /// request and keeps its token across warm invocations.
     async fn client(&self, deadline: Instant) -> Result<Client, Error> {

@@ -47,3 +47,18 @@ pub(crate) fn emit(effect: Effect) {
         );
     }
 }
+
+/// Counts an event CloudFormation did not confirm (`EventsUnconfirmed`), or one that could not
+/// be confirmed because AWS could not be asked (`ConfirmationsUnavailable`).
+pub(crate) fn emit_unconfirmed(error: &crate::confirm::ConfirmError) {
+    let metric = match error {
+        crate::confirm::ConfirmError::Unconfirmed(_) => "EventsUnconfirmed",
+        crate::confirm::ConfirmError::Unreachable { .. } | crate::confirm::ConfirmError::Refused { .. } => {
+            "ConfirmationsUnavailable"
+        }
+    };
+    println!(
+        "{}",
+        vbaws_cfn::metrics::emf_line("veeam-configurator", &[(metric, 1)])
+    );
+}

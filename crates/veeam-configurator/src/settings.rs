@@ -5,10 +5,16 @@
 
 use vbaws_client::{Fingerprint, Secret, Trust};
 
+use crate::confirm::{Confirmation, Mode};
+
 /// The appliance's REST port unless `VEEAM_API_PORT` says otherwise.
 const DEFAULT_API_PORT: u16 = 11005;
 /// Where the Parameters and Secrets Lambda Extension listens by default.
 const DEFAULT_EXTENSION_PORT: u16 = 2773;
+/// The roles StackSet's and the event reader role's names with the Lambdas stack's default
+/// prefix, `vbaws`.
+const DEFAULT_STACK_SET_NAME: &str = "vbaws-veeam-roles";
+const DEFAULT_EVENT_READER_ROLE_NAME: &str = "vbaws-event-reader";
 
 /// Everything the function needs to know before its first event.
 #[derive(Debug, Clone)]
@@ -23,6 +29,8 @@ pub struct Settings {
     pub extension_port: u16,
     /// Proves to the extension that the caller runs in this Lambda sandbox.
     pub session_token: Option<Secret>,
+    /// How events are confirmed with CloudFormation before the appliance is changed.
+    pub confirmation: Confirmation,
 }
 
 /// A setting that is missing or wrong. Each message names the variable and what it should hold.
@@ -75,6 +83,13 @@ pub enum Misconfiguration {
     Client(vbaws_client::Error),
     #[error("cannot build the HTTP client for the extension: {0}")]
     ExtensionClient(reqwest::Error),
+    #[error(
+        "EVENT_CONFIRMATION is {0:?}; it must be Report (log and count the events CloudFormation does not \
+         confirm, and handle them) or Enforce (change nothing for them)"
+    )]
+    NotAMode(String),
+    #[error("AWS_REGION is not set; Lambda sets it to the function's Region")]
+    NoRegion,
 }
 
 impl From<Misconfiguration> for ConfigError {
@@ -158,6 +173,29 @@ impl<F: Fn(&str) -> Option<String>> Environment<F> {
     }
 }
 
+impl<F: Fn(&str) -> Option<String>> Environment<F> {
+    /// `EVENT_CONFIRMATION` (Report unless set: the safe first step of an upgrade),
+    /// `STACK_SET_NAME`, `EVENT_READER_ROLE_NAME` and the function's own `AWS_REGION`.
+    fn confirmation(&self) -> Result<Confirmation, Misconfiguration> {
+        let mode = match self.get("EVENT_CONFIRMATION") {
+            None => Mode::Report,
+            Some(v) if v.eq_ignore_ascii_case("report") => Mode::Report,
+            Some(v) if v.eq_ignore_ascii_case("enforce") => Mode::Enforce,
+            Some(other) => return Err(Misconfiguration::NotAMode(other)),
+        };
+        Ok(Confirmation {
+            mode,
+            stack_set_name: self
+                .get("STACK_SET_NAME")
+                .unwrap_or_else(|| DEFAULT_STACK_SET_NAME.to_owned()),
+            reader_role_name: self
+                .get("EVENT_READER_ROLE_NAME")
+                .unwrap_or_else(|| DEFAULT_EVENT_READER_ROLE_NAME.to_owned()),
+            region: self.get("AWS_REGION").ok_or(Misconfiguration::NoRegion)?,
+        })
+    }
+}
+
 impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Environment(lookup);
@@ -173,6 +211,7 @@ impl Settings {
             trust: env.trust()?,
             extension_port: env.port("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", DEFAULT_EXTENSION_PORT)?,
             session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
+            confirmation: env.confirmation()?,
         })
     }
 }
@@ -186,6 +225,9 @@ pub const VARIABLES: &[&str] = &[
     "VEEAM_CA_CERT",
     "VEEAM_TLS_INSECURE",
     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+    "EVENT_CONFIRMATION",
+    "STACK_SET_NAME",
+    "EVENT_READER_ROLE_NAME",
 ];
 
 /// Older spellings still read, so that stacks of earlier versions keep working.
@@ -199,6 +241,7 @@ mod tests {
     fn read(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let env: HashMap<String, String> = pairs
             .iter()
+            .chain(&[("AWS_REGION", "eu-west-1")])
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(|name| env.get(name).cloned())
@@ -218,6 +261,15 @@ mod tests {
         assert_eq!(settings.api_url, "https://10.0.1.20:11005");
         assert_eq!(settings.secret_id, "veeam");
         assert_eq!(settings.extension_port, 2773);
+        assert_eq!(
+            settings.confirmation,
+            Confirmation {
+                mode: Mode::Report,
+                stack_set_name: "vbaws-veeam-roles".into(),
+                reader_role_name: "vbaws-event-reader".into(),
+                region: "eu-west-1".into(),
+            }
+        );
         let settings = read(&[
             ("VEEAM_INSTANCE_IP", "10.0.1.20"),
             ("VEEAM_API_PORT", "8443"),
@@ -303,6 +355,15 @@ mod tests {
                     ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "0"),
                 ],
                 "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is \"0\"",
+            ),
+            (
+                &[
+                    ("VEEAM_API_URL", "https://h:1"),
+                    ("SECRET_ID", "s"),
+                    ("VEEAM_CERT_SHA256", PIN),
+                    ("EVENT_CONFIRMATION", "strict"),
+                ],
+                "EVENT_CONFIRMATION is \"strict\"; it must be Report",
             ),
         ];
         for (env, expected) in cases {

@@ -207,10 +207,7 @@ async fn a_cold_extension_is_waited_for_briefly() {
     })
     .await;
     let event = rig.resource.create(props("VeeamEc2Role", "ec2"));
-    let delivery = rig.lambda.deliver(
-        &event,
-        vbaws_testkit::Deadline::In(std::time::Duration::from_secs(30)),
-    );
+    let delivery = rig.deliver(&event, std::time::Duration::from_secs(30));
     // The extension starts listening while the function is already asking for the secret.
     let late = async {
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;

@@ -1,4 +1,8 @@
 //! A member account's stack, the configurator as a Lambda sandbox, and the appliance: all local.
+//! The rig plays CloudFormation: every event it sends is recorded in CloudFormation's ledger
+//! (the resource in progress while it is out), which the STS and CloudFormation stand-in answers
+//! the configurator's confirmation from. An event delivered past the rig (`forge`) is one that
+//! CloudFormation never sent.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -6,9 +10,12 @@ use std::{path::Path, time::Duration};
 
 use serde_json::{Value, json};
 use vbaws_sim::{Config, Running, Sim, User};
+use vbaws_template::{Answer, Ledger};
 use vbaws_testkit::{
-    Completion, Deadline, Lambda, SIGNATURE, SecretsExtension, configurator_env,
-    events::{CustomResource, Event, resource_in},
+    CONFIGURATOR_ROLE_ARN, Cloud, Completion, Deadline, Delivery, Lambda, SIGNATURE, SecretsExtension,
+    configurator_env,
+    events::{CustomResource, Event, STACK_NAME, request_id, resource_in},
+    member_stack,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -25,6 +32,7 @@ pub struct Rig {
     pub lambda: Lambda,
     pub appliance: Running,
     pub extension: SecretsExtension,
+    pub cloud: Cloud,
     pub resource: CustomResource,
 }
 
@@ -61,6 +69,14 @@ impl Rig {
             .expect("simulator");
         let extension = SecretsExtension::start(SESSION_TOKEN).await.expect("extension");
         extension.set_secret(SECRET_ID, &setup.secret.unwrap_or_else(|| secret_json(PASSWORD)));
+        let cloud = Cloud::start(&Ledger::default()).await.expect("cloud stand-in");
+        member_stack(
+            cloud.ledger(),
+            ACCOUNT,
+            "us-east-1",
+            STACK_NAME,
+            CONFIGURATOR_ROLE_ARN,
+        );
         let mut env = configurator_env(
             &appliance.url(),
             &appliance.identity.fingerprint,
@@ -68,6 +84,7 @@ impl Rig {
             SECRET_ID,
             SESSION_TOKEN,
         );
+        env.extend(cloud.configurator_env());
         // Debug lines too are searched for secrets.
         env.push(("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()));
         for (key, value) in setup.env {
@@ -75,6 +92,10 @@ impl Rig {
             if !value.is_empty() {
                 env.push((key, value));
             }
+        }
+        // Whatever keys the sandbox signs with are its execution role's.
+        if let Some((_, key)) = env.iter().find(|(k, _)| *k == "AWS_ACCESS_KEY_ID") {
+            cloud.admit(key, CONFIGURATOR_ROLE_ARN);
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let binary = Path::new(env!("CARGO_BIN_EXE_veeam-configurator"));
@@ -84,13 +105,48 @@ impl Rig {
             lambda,
             appliance,
             extension,
+            cloud,
             resource,
         }
     }
 
+    /// Delivers `event` as CloudFormation does (its resource in progress in CloudFormation's
+    /// ledger meanwhile, in a stack instance of the roles StackSet with its event reader role),
+    /// with a deadline `budget` away.
+    pub async fn deliver(&self, event: &Event, budget: Duration) -> Delivery {
+        let ledger = self.cloud.ledger();
+        if ledger.stack(event.stack_id()).is_none() {
+            let account = event.stack_id().split(':').nth(4).unwrap_or_default();
+            member_stack(ledger, account, "us-east-1", STACK_NAME, CONFIGURATOR_ROLE_ARN);
+        }
+        ledger.sending(event);
+        let delivery = self.lambda.deliver(event, Deadline::In(budget)).await;
+        if let Some(answer) = &delivery.answer {
+            ledger.answered(event, &Answer::from_json(&answer.json()));
+        }
+        delivery
+    }
+
+    /// Delivers `event` as someone other than CloudFormation would: nothing in CloudFormation
+    /// shows it. Returns the answer.
+    pub async fn forge(&self, event: &Event) -> Value {
+        let key = request_id();
+        let delivery = self
+            .lambda
+            .deliver_json(
+                &key,
+                &event.to_json(&self.lambda.bucket.url(&key)),
+                Deadline::In(Duration::from_secs(60)),
+            )
+            .await;
+        let answer = delivery.json();
+        self.assert_no_secret_in(&answer.to_string());
+        answer
+    }
+
     /// Delivers `event` with a deadline `budget` away, and returns the answer.
     pub async fn send_within(&self, event: &Event, budget: Duration) -> Value {
-        let delivery = self.lambda.deliver(event, Deadline::In(budget)).await;
+        let delivery = self.deliver(event, budget).await;
         assert_eq!(
             delivery.completion,
             Completion::Response("null".into()),
