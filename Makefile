@@ -43,7 +43,8 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	cargo clippy -p vbaws-cfn --all-targets --features fuzzing --locked -- -D warnings
 	@for target in demo bench fuzz package publish preflight reconcile trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
-	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat API_URL=https://h:1 SECRET_ID=s \
+	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat STS_PATH=Nat CLOUDFORMATION_PATH=Nat \
+	    API_URL=https://h:1 SECRET_ID=s \
 	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
 	@diff <(ls crates) <(grep -oE '^\| `crates/[a-z0-9-]+`' README.md | sed 's/.*crates\///; s/`//' | sort) \
 	  || { echo "README.md's layout table and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
@@ -88,7 +89,7 @@ package-check: package
 	done
 
 .PHONY: demo
-demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate, SERVICES=ec2,rds)
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm, SERVICES=ec2,rds)
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
 	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2)
 
@@ -98,6 +99,7 @@ demo-check: tools
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs
 	target/debug/vbaws-demo --accounts 4 --story migrate
+	target/debug/vbaws-demo --accounts 4 --story confirm
 
 .PHONY: bench
 bench: tools package ## Measure the functions, a 1000-account rollout and reconciliation (CHAOS=1: also under fire); writes bench/RESULTS.md
@@ -122,33 +124,47 @@ publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=�
 	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
 
 # APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated), ORG_ID,
-# S3_PATH (CreateGatewayEndpoint with ROUTE_TABLES, ExistingGatewayEndpoint or Nat) and
-# SECRETS_PATH (CreateEndpoint, ExistingEndpoint [SECRETS_ENDPOINT_SG] or Nat) describe the
-# backup account; see the runbook in the README.
+# S3_PATH (CreateGatewayEndpoint with ROUTE_TABLES, ExistingGatewayEndpoint or Nat), SECRETS_PATH,
+# STS_PATH and CLOUDFORMATION_PATH (CreateEndpoint, ExistingEndpoint or Nat; SECRETS_ENDPOINT_SG
+# and ENDPOINTS_SG name existing endpoints' groups) describe the backup account; see the runbook
+# in the README. Only the variables given are passed: on an update, every other parameter keeps
+# the value the stack has (aws cloudformation deploy uses the previous value of a parameter it is
+# not given), so re-running with fewer variables removes nothing and never turns
+# EVENT_CONFIRMATION=Enforce back to Report.
+LAMBDAS_PARAMETERS = ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
+  ApplianceAddress=$(APPLIANCE_IP) ApplianceCertSha256=$(CERT_SHA256) VpcId=$(VPC) SubnetIds=$(SUBNETS) \
+  OrganizationId=$(ORG_ID) S3Path=$(S3_PATH) SecretsManagerPath=$(SECRETS_PATH) StsPath=$(STS_PATH) \
+  CloudFormationPath=$(CLOUDFORMATION_PATH) \
+  $(if $(APPLIANCE_SG),ApplianceSecurityGroupId=$(APPLIANCE_SG)) \
+  $(if $(ROUTE_TABLES),S3GatewayRouteTableIds=$(ROUTE_TABLES)) \
+  $(if $(SECRETS_ENDPOINT_SG),SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG)) \
+  $(if $(ENDPOINTS_SG),ExistingEndpointsSecurityGroupId=$(ENDPOINTS_SG)) \
+  $(if $(EVENT_CONFIRMATION),EventConfirmation=$(EVENT_CONFIRMATION)) \
+  $(if $(RESERVED_CONCURRENCY),ReservedConcurrency=$(RESERVED_CONCURRENCY)) \
+  $(if $(EXTENSION_LAYER_ARN),ExtensionLayerArn=$(EXTENSION_LAYER_ARN)) \
+  $(if $(RECONCILER),Reconciler=$(RECONCILER)) \
+  $(if $(RECONCILER_OUS),ReconcilerOrganizationalUnitIds=$(RECONCILER_OUS)) \
+  $(if $(ORG_READER_ROLE_ARN),OrganizationReaderRoleArn=$(ORG_READER_ROLE_ARN)) \
+  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
+
 .PHONY: deploy-lambdas
 deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the README's runbook)
-	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID S3_PATH SECRETS_PATH; do \
+	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID S3_PATH SECRETS_PATH STS_PATH CLOUDFORMATION_PATH; do \
 	  test -n "$${!v}" || { echo "$$v is required (see the README's runbook)"; exit 2; }; done
 	aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
-	  --template-file template/lambdas.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
-	  --no-fail-on-empty-changeset \
-	  --parameter-overrides ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
-	    ApplianceAddress=$(APPLIANCE_IP) ApplianceSecurityGroupId=$(APPLIANCE_SG) ApplianceCertSha256=$(CERT_SHA256) \
-	    VpcId=$(VPC) SubnetIds=$(SUBNETS) OrganizationId=$(ORG_ID) \
-	    S3Path=$(S3_PATH) S3GatewayRouteTableIds=$(ROUTE_TABLES) \
-	    SecretsManagerPath=$(SECRETS_PATH) SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG) \
-	    ReservedConcurrency=$(or $(RESERVED_CONCURRENCY),0) ExtensionLayerArn=$(EXTENSION_LAYER_ARN) \
-	    Reconciler=$(or $(RECONCILER),Disabled) ReconcilerOrganizationalUnitIds=$(RECONCILER_OUS) \
-	    OrganizationReaderRoleArn=$(ORG_READER_ROLE_ARN) AlarmEmail=$(ALARM_EMAIL)
+	  --template-file template/lambdas.yaml --s3-bucket $(BUCKET) --s3-prefix templates \
+	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+	  --parameter-overrides $(strip $(LAMBDAS_PARAMETERS))
 
 .PHONY: preflight
-preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, APPLIANCE_SG)
+preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, APPLIANCE_SG)
 	cargo build --quiet --locked -p vbaws-preflight
 	target/debug/vbaws-preflight --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) \
 	  $(if $(ORG_PROFILE),--org-profile $(ORG_PROFILE)) $(if $(OU),--ou $(OU)) $(if $(VPC),--vpc $(VPC)) \
 	  $(if $(SUBNETS),--subnets $(SUBNETS)) $(if $(S3_PATH),--s3-path $(S3_PATH)) \
 	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(SECRETS_ENDPOINT_SG),--secrets-endpoint-sg $(SECRETS_ENDPOINT_SG)) \
-	  $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
+	  $(if $(STS_PATH),--sts-path $(STS_PATH)) $(if $(CLOUDFORMATION_PATH),--cloudformation-path $(CLOUDFORMATION_PATH)) \
+	  $(if $(ENDPOINTS_SG),--endpoints-sg $(ENDPOINTS_SG)) $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
 	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
 	  --lambdas-stack $(LAMBDAS_STACK)
 
@@ -168,9 +184,10 @@ reconcile: ## Appliance vs Organization drift (API_URL CERT_SHA256 SECRET_ID OU 
 trusted-access: ## Activate trusted access for StackSets (once, from the management account)
 	aws cloudformation activate-organizations-access --region $(REGION)
 
-# The StackSet commands run in the management or delegated-admin account; the function ARNs come
-# from the backup account: RANDOM_EXT_ID_ARN and CONFIGURATOR_ARN, or BACKUP_PROFILE=<profile>.
-STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS)
+# The StackSet commands run in the management or delegated-admin account; the function ARNs and
+# the configurator's role come from the backup account: RANDOM_EXT_ID_ARN, CONFIGURATOR_ARN and
+# CONFIGURATOR_ROLE_ARN, or BACKUP_PROFILE=<profile>.
+STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS) PREFIX=$(PREFIX)
 
 .PHONY: deploy-stackset
 deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLIANCE_ROLE_ARN=… BACKUP_PROFILE=… [SERVICES=ec2,rds])

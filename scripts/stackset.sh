@@ -3,8 +3,9 @@
 #
 # Runs with the management or delegated-administrator account's credentials (the default chain
 # or AWS_PROFILE). The functions live in the backup account, where that account cannot read the
-# Lambdas stack: their ARNs come from RANDOM_EXT_ID_ARN and CONFIGURATOR_ARN, or are read from
-# the Lambdas stack's outputs with BACKUP_PROFILE (a profile of the backup account).
+# Lambdas stack: their ARNs (and the configurator's execution role, which alone may assume the
+# event reader roles) come from RANDOM_EXT_ID_ARN, CONFIGURATOR_ARN and CONFIGURATOR_ROLE_ARN, or
+# are read from the Lambdas stack's outputs with BACKUP_PROFILE (a profile of the backup account).
 #
 # On update, a parameter that is not given keeps its previous value, so re-running the command
 # neither rotates the external IDs nor flips OnDelete back.
@@ -15,6 +16,7 @@ fail() { echo "$*" >&2; exit 2; }
 
 [ -n "${REGION:-}" ] || fail "REGION is required: the Region of the Lambdas stack (the StackSet deploys there only)"
 STACKSET=${STACKSET:-vbaws-veeam-roles}
+PREFIX=${PREFIX:-vbaws}
 LAMBDAS_STACK=${LAMBDAS_STACK:-vbaws-lambdas}
 CALL_AS=${CALL_AS:-DELEGATED_ADMIN}
 
@@ -29,7 +31,18 @@ if [ -n "${BACKUP_PROFILE:-}" ]; then
     fail "could not read the stack $LAMBDAS_STACK in $REGION with the profile $BACKUP_PROFILE (see the error above)"
   [ -n "${CONFIGURATOR_ARN:-}" ] || CONFIGURATOR_ARN=$(output VeeamConfiguratorFunctionArn) ||
     fail "could not read the stack $LAMBDAS_STACK in $REGION with the profile $BACKUP_PROFILE (see the error above)"
+  [ -n "${CONFIGURATOR_ROLE_ARN:-}" ] || CONFIGURATOR_ROLE_ARN=$(output ConfiguratorRoleArn) ||
+    fail "could not read the stack $LAMBDAS_STACK in $REGION with the profile $BACKUP_PROFILE (see the error above)"
 fi
+
+# The parameters the StackSet has now (none on create): a parameter it lacks has no previous
+# value to keep.
+known=
+if [ "$action" = update ]; then
+  known=$(aws cloudformation describe-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
+    --query "StackSet.Parameters[].ParameterKey" --output text)
+fi
+has() { [[ " $(echo $known) " == *" $1 "* ]]; }
 
 # The CLI prints "None" for a missing output.
 for name in RANDOM_EXT_ID_ARN CONFIGURATOR_ARN; do
@@ -47,6 +60,17 @@ for name in RANDOM_EXT_ID_ARN CONFIGURATOR_ARN; do
     fail "$name is in ${BASH_REMATCH[1]}, but a ServiceToken must be in the stack's Region ($REGION)"
   printf -v "$name" '%s' "$value"
 done
+
+# The event reader roles trust exactly this role: required when the StackSet is created, and
+# when it is first updated to a roles.yaml that has them.
+value=${CONFIGURATOR_ROLE_ARN:-}
+[ "$value" = None ] && value=
+if [ -z "$value" ] && { [ "$action" = create ] || ! has ConfiguratorRoleArn; }; then
+  fail "CONFIGURATOR_ROLE_ARN is empty: give it (the Lambdas stack's ConfiguratorRoleArn output), or BACKUP_PROFILE=<a profile of the backup account> to read it from the stack $LAMBDAS_STACK; the event reader roles trust only that role"
+fi
+[ -z "$value" ] || [[ $value =~ ^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$ ]] ||
+  fail "CONFIGURATOR_ROLE_ARN=$value is not an IAM role ARN"
+CONFIGURATOR_ROLE_ARN=$value
 
 if [ "$action" = create ] && [ -z "${APPLIANCE_ROLE_ARN:-}" ]; then
   fail "APPLIANCE_ROLE_ARN is required: the IAM role of the appliance that assumes the member roles"
@@ -66,14 +90,15 @@ parameter() {
 parameter VeeamApplianceRoleArn "${APPLIANCE_ROLE_ARN:-}"
 parameter RandomExtIdFunctionArn "${RANDOM_EXT_ID_ARN:-}"
 parameter VeeamConfiguratorFunctionArn "${CONFIGURATOR_ARN:-}"
+parameter ConfiguratorRoleArn "${CONFIGURATOR_ROLE_ARN:-}"
+# Named after the Lambdas stack's prefix, as the configurator's EVENT_READER_ROLE_NAME is.
+parameters+=("ParameterKey=EventReaderRoleName,ParameterValue=$PREFIX-event-reader")
 parameter OnDelete "${ON_DELETE:-}" Remove
 parameter ExternalIdRotation "${ROTATION:-}" initial
 # Services is a list: the CLI's shorthand needs its commas escaped. A StackSet created before
 # the parameter existed has no previous value to keep; it protected EC2, the default.
-if [ -z "${SERVICES:-}" ] && [ "$action" = update ]; then
-  known=$(aws cloudformation describe-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
-    --query "StackSet.Parameters[?ParameterKey=='Services'].ParameterKey" --output text)
-  [ "$known" = Services ] || SERVICES=ec2
+if [ -z "${SERVICES:-}" ] && [ "$action" = update ] && ! has Services; then
+  SERVICES=ec2
 fi
 services=${SERVICES:-}
 parameter Services "${services//,/\\,}" ec2

@@ -1,4 +1,4 @@
-"""make deploy-stackset / update-stackset against a stand-in for the AWS CLI.
+"""make deploy-stackset / update-stackset / deploy-lambdas against a stand-in for the AWS CLI.
 
 The stand-in `aws` records each call and answers describe-stacks with the outputs a test gives
 it, so the checks see exactly which account's credentials read the function ARNs and which
@@ -18,14 +18,17 @@ import json, os, sys
 with open(os.environ["FAKE_AWS_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
 if "describe-stack-set" in sys.argv:
-    print(os.environ.get("FAKE_STACKSET_PARAMETER", ""))
+    print(os.environ.get("FAKE_STACKSET_PARAMETERS", ""))
 if "describe-stacks" in sys.argv:
     query = sys.argv[sys.argv.index("--query") + 1]
-    key = "RandomExtIdFunctionArn" if "RandomExtId" in query else "VeeamConfiguratorFunctionArn"
+    key = query.split("OutputKey=='")[1].split("'")[0]
     print(os.environ.get("FAKE_" + key, "None"))
 """
 EXT_ID = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-random-ext-id"
 CONFIGURATOR = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-veeam-configurator"
+CONFIGURATOR_ROLE = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B"
+# A StackSet of this release has every parameter; one from before has fewer.
+CURRENT = "Services\tConfiguratorRoleArn"
 results = []
 
 
@@ -62,11 +65,13 @@ check("without the function ARNs, deploy-stackset stops before calling CloudForm
 
 code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
                         BACKUP_PROFILE="backup", FAKE_RandomExtIdFunctionArn=EXT_ID,
-                        FAKE_VeeamConfiguratorFunctionArn=CONFIGURATOR)
+                        FAKE_VeeamConfiguratorFunctionArn=CONFIGURATOR, FAKE_ConfiguratorRoleArn=CONFIGURATOR_ROLE)
 reads = [c for c in calls if "describe-stacks" in c]
 writes = [c for c in calls if "describe-stacks" not in c]
 check("BACKUP_PROFILE reads the ARNs in the backup account and creates the StackSet with them",
-      code == 0 and len(reads) == 2 and all(c[c.index("--profile") + 1] == "backup" for c in reads)
+      code == 0 and len(reads) == 3 and all(c[c.index("--profile") + 1] == "backup" for c in reads)
+      and f"ParameterKey=ConfiguratorRoleArn,ParameterValue={CONFIGURATOR_ROLE}" in parameters(calls, "create-stack-set")
+      and "ParameterKey=EventReaderRoleName,ParameterValue=vbaws-event-reader" in parameters(calls, "create-stack-set")
       and all("--profile" not in c for c in writes)
       and f"ParameterKey=RandomExtIdFunctionArn,ParameterValue={EXT_ID}" in parameters(calls, "create-stack-set")
       and f"ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue={CONFIGURATOR}" in parameters(calls, "create-stack-set")
@@ -79,40 +84,87 @@ check("a Lambdas stack without the outputs stops with a message naming the stack
       code == 2 and "vbaws-lambdas" in out and not any("create-stack-set" in c for c in calls), (code, out, calls))
 
 code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
-                        RANDOM_EXT_ID_ARN=EXT_ID.replace("eu-west-1", "us-east-1"), CONFIGURATOR_ARN=CONFIGURATOR)
+                        RANDOM_EXT_ID_ARN=EXT_ID, CONFIGURATOR_ARN=CONFIGURATOR)
+check("without the configurator's role, deploy-stackset stops before calling CloudFormation",
+      code == 2 and "CONFIGURATOR_ROLE_ARN is empty" in out and not calls, (code, out, calls))
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
+                        RANDOM_EXT_ID_ARN=EXT_ID.replace("eu-west-1", "us-east-1"), CONFIGURATOR_ARN=CONFIGURATOR,
+                        CONFIGURATOR_ROLE_ARN=CONFIGURATOR_ROLE)
 check("a function in another Region is refused (a ServiceToken must be in the stack's Region)",
       code == 2 and "us-east-1" in out and not calls, (code, out, calls))
 
-code, out, calls = make("update-stackset")
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS=CURRENT)
 update = parameters(calls, "update-stack-set") if code == 0 else []
 check("update-stackset without values keeps every previous value (no rotation, no OnDelete reset)",
       code == 0 and "ParameterKey=ExternalIdRotation,UsePreviousValue=true" in update
       and "ParameterKey=OnDelete,UsePreviousValue=true" in update
       and "ParameterKey=VeeamApplianceRoleArn,UsePreviousValue=true" in update
       and "ParameterKey=RandomExtIdFunctionArn,UsePreviousValue=true" in update
+      and "ParameterKey=ConfiguratorRoleArn,UsePreviousValue=true" in update
       and not any("ParameterValue=initial" in p or "ParameterValue=Remove" in p for p in update), (code, out, calls))
 
-code, out, calls = make("update-stackset", ROTATION="2026-12", ON_DELETE="Retain")
+code, out, calls = make("update-stackset", ROTATION="2026-12", ON_DELETE="Retain", FAKE_STACKSET_PARAMETERS=CURRENT)
 update = parameters(calls, "update-stack-set") if code == 0 else []
 check("update-stackset changes exactly the parameters it is given",
       code == 0 and "ParameterKey=ExternalIdRotation,ParameterValue=2026-12" in update
       and "ParameterKey=OnDelete,ParameterValue=Retain" in update
       and "ParameterKey=VeeamApplianceRoleArn,UsePreviousValue=true" in update, (code, out, calls))
 
-code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETER="Services")
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS=CURRENT)
 update = parameters(calls, "update-stack-set") if code == 0 else []
 check("update-stackset without SERVICES keeps the StackSet's services",
       code == 0 and "ParameterKey=Services,UsePreviousValue=true" in update, (code, out, calls))
 
-code, out, calls = make("update-stackset")
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS="ConfiguratorRoleArn")
 update = parameters(calls, "update-stack-set") if code == 0 else []
 check("a StackSet from before the Services parameter keeps protecting EC2 (it has no previous value to use)",
       code == 0 and "ParameterKey=Services,ParameterValue=ec2" in update, (code, out, calls))
 
-code, out, calls = make("update-stackset", SERVICES="ec2,rds,efs", FAKE_STACKSET_PARAMETER="Services")
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS="Services")
+check("a StackSet from before the event reader role needs the configurator's role to be updated",
+      code == 2 and "CONFIGURATOR_ROLE_ARN is empty" in out and not any("update-stack-set" in c for c in calls),
+      (code, out, calls))
+
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS="Services", BACKUP_PROFILE="backup",
+                        FAKE_RandomExtIdFunctionArn=EXT_ID, FAKE_VeeamConfiguratorFunctionArn=CONFIGURATOR,
+                        FAKE_ConfiguratorRoleArn=CONFIGURATOR_ROLE)
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("with BACKUP_PROFILE, that update reads the role from the Lambdas stack",
+      code == 0 and f"ParameterKey=ConfiguratorRoleArn,ParameterValue={CONFIGURATOR_ROLE}" in update, (code, out, calls))
+
+code, out, calls = make("update-stackset", SERVICES="ec2,rds,efs", FAKE_STACKSET_PARAMETERS=CURRENT)
 update = parameters(calls, "update-stack-set") if code == 0 else []
 check("SERVICES reaches CloudFormation as one list (the shorthand's commas escaped)",
       code == 0 and "ParameterKey=Services,ParameterValue=ec2\\,rds\\,efs" in update, (code, out, calls))
+
+BACKUP = dict(BUCKET="artifacts", APPLIANCE_IP="10.0.1.20", CERT_SHA256="AB:CD", VPC="vpc-1", SUBNETS="subnet-1",
+              ORG_ID="o-abcdefghij", S3_PATH="Nat", SECRETS_PATH="Nat", STS_PATH="CreateEndpoint",
+              CLOUDFORMATION_PATH="CreateEndpoint")
+
+
+def overrides(calls):
+    call = next(c for c in calls if "deploy" in c)
+    return call[call.index("--parameter-overrides") + 1:]
+
+
+code, out, calls = make("deploy-lambdas", **{k: v for k, v in BACKUP.items() if k != "STS_PATH"})
+check("deploy-lambdas names a missing path before calling CloudFormation",
+      code == 2 and "STS_PATH is required" in out and not calls, (code, out, calls))
+
+code, out, calls = make("deploy-lambdas", **BACKUP, EVENT_CONFIRMATION="Enforce", APPLIANCE_SG="sg-appliance")
+given = overrides(calls) if code == 0 else []
+check("deploy-lambdas passes what it is given, the template by S3 (it is near the 51,200-byte inline limit)",
+      code == 0 and "EventConfirmation=Enforce" in given and "ApplianceSecurityGroupId=sg-appliance" in given
+      and "StsPath=CreateEndpoint" in given and "--s3-bucket" in next(c for c in calls if "deploy" in c),
+      (code, out, calls))
+
+code, out, calls = make("deploy-lambdas", **BACKUP)
+given = overrides(calls) if code == 0 else []
+check("deploy-lambdas again with fewer variables passes nothing for the rest (their values stay)",
+      code == 0 and not any(p.split("=")[0] in ("EventConfirmation", "ApplianceSecurityGroupId", "Reconciler",
+                                                "AlarmEmail", "SecretsManagerEndpointSecurityGroupId")
+                            for p in given), (code, out, calls))
 
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")

@@ -13,7 +13,7 @@ use vbaws_testkit::{
     events::{Event, resource},
 };
 
-use vbaws_demo::{World, member_stack, world::ROLES_PARAMETERS};
+use vbaws_demo::{World, world::ROLES_PARAMETERS};
 
 use crate::{Error, Function};
 
@@ -185,7 +185,7 @@ pub async fn rollout(
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..accounts {
-        let mut stack = member_stack(
+        let mut stack = world.member_stack(
             Arc::clone(&template),
             &format!("{:012}", 310_000_000_000_u64 + n as u64),
             &ROLES_PARAMETERS,

@@ -22,13 +22,13 @@ use serde_json::Value;
 use tokio::{sync::Semaphore, time::Instant};
 use vbaws_sim::{Chaos, Faults, Running, Sim};
 use vbaws_template::{Answer, Deliver, DeliveryError, Template, event::Event};
-use vbaws_testkit::{Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension};
+use vbaws_testkit::{Cloud, Completion, Deadline, ResponseBucket, RuntimeApi, Sandbox, SecretsExtension};
 
 use crate::{
     DemoError, member_stack,
     world::{
-        CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN, ROLES_PARAMETERS, appliance_config, backup_account,
-        configurator_sandbox_env,
+        BackupAccount, CONFIGURATOR_ARN, RANDOM_EXT_ID_ARN, ROLES_PARAMETERS, appliance_config,
+        backup_account, configurator_sandbox_env,
     },
 };
 
@@ -125,6 +125,7 @@ impl ChaosReport {
 struct World {
     appliance: Running,
     _extension: SecretsExtension,
+    cloud: Cloud,
     bucket: ResponseBucket,
     ext_id: RuntimeApi,
     configurator: RuntimeApi,
@@ -148,12 +149,16 @@ impl World {
             latency: plan.request_latency,
             ..Faults::default()
         });
-        let (appliance, extension) = backup_account(sim).await?;
+        let BackupAccount {
+            appliance,
+            extension,
+            cloud,
+        } = backup_account(sim).await?;
         let bucket = ResponseBucket::start().await.map_err(DemoError::start)?;
         bucket.answer_503_share(plan.s3_unavailable, plan.appliance.seed);
         let ext_id = RuntimeApi::start().await.map_err(DemoError::start)?;
         let configurator = RuntimeApi::start().await.map_err(DemoError::start)?;
-        let env = configurator_sandbox_env(&appliance, &extension, bucket.host());
+        let env = configurator_sandbox_env(&appliance, &extension, &cloud, bucket.host());
         let allowed = [("RESPONSE_URL_ALLOWED_HOSTS", bucket.host())];
         let mut sandboxes = vec![
             Sandbox::start(&plan.bin_dir.join("random-ext-id"), &ext_id, &pairs(&allowed))
@@ -172,6 +177,7 @@ impl World {
         Ok(Self {
             appliance,
             _extension: extension,
+            cloud,
             bucket,
             ext_id,
             configurator,
@@ -266,7 +272,7 @@ pub async fn run(template: Arc<Template>, plan: &ChaosPlan) -> Result<ChaosRepor
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(DemoError::start)?;
             let account = format!("{:012}", 410_000_000_000_u64 + n as u64);
-            let mut stack = member_stack(template, &account, &ROLES_PARAMETERS);
+            let mut stack = member_stack(template, &account, &ROLES_PARAMETERS, world.cloud.ledger());
             let began = Instant::now();
             // A FAILED answer rolls the stack back; it is counted, not fatal here.
             let _ = stack.create(world.as_ref()).await;

@@ -3,6 +3,7 @@
 //! `roles.yaml`.
 
 pub mod chaos;
+mod confirm;
 pub mod story;
 pub mod world;
 

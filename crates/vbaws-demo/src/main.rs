@@ -13,7 +13,8 @@ use vbaws_template::Template;
 /// Veeam Backup for AWS appliance.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The story: `rollout` (join, leave, rotate) or `migrate` (from the Python solution).
+    /// The story: `rollout` (join, leave, rotate), `migrate` (from the Python solution) or
+    /// `confirm` (event confirmation turned on in a running Organization).
     #[arg(long, value_enum, default_value_t = Story::Rollout)]
     story: Story,
     /// Accounts in the OU at first.

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, Semaphore};
 use vbaws_template::Template;
 
 use crate::{
-    DemoError, Stack, World, member_stack,
+    DemoError, Stack, World,
     world::{APPLIANCE_USER, ROLES_PARAMETERS},
 };
 
@@ -25,6 +25,9 @@ pub enum Story {
     Rollout,
     /// An OU onboarded by the VeeamHub Python solution, taken over by this project.
     Migrate,
+    /// Event confirmation turned on in a running Organization, in the safe order; then a
+    /// member account's forged events change nothing.
+    Confirm,
 }
 
 /// How big the story is.
@@ -62,20 +65,26 @@ pub struct Report {
     pub unanswered: u64,
     pub appliance_requests: usize,
     pub logins: u64,
+    /// Events the configurator could not confirm with CloudFormation (forgeries included).
+    pub unconfirmed: usize,
+    /// The calls the configurator made to confirm events: STS, CloudFormation.
+    pub confirmation_calls: (usize, usize),
     pub elapsed: Duration,
     pub problems: Vec<String>,
     /// Each account's AWS resources, as CloudFormation would have created them.
     pub aws_resources: BTreeMap<String, Vec<(String, String, serde_json::Value)>>,
 }
 
-fn account(n: usize) -> String {
+pub(crate) fn account(n: usize) -> String {
     format!("{:012}", 210_000_000_000 + n)
 }
 
 pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Result<Report, DemoError> {
     let started = Instant::now();
-    if plan.story == Story::Migrate {
-        return migrate(world, template, plan, started).await;
+    match plan.story {
+        Story::Migrate => return migrate(world, template, plan, started).await,
+        Story::Confirm => return crate::confirm::run(world, template, plan, started).await,
+        Story::Rollout => {}
     }
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
     // Without rollout_only, the last of several services is added later, to the running OU.
@@ -87,7 +96,7 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let new_stack = |id: &str, services: &str| {
         let mut parameters = ROLES_PARAMETERS.to_vec();
         parameters.push(("Services", services));
-        member_stack(Arc::clone(&template), id, &parameters)
+        world.member_stack(Arc::clone(&template), id, &parameters)
     };
     let org = &world.organization;
     let ou = org
@@ -186,7 +195,7 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
 }
 
 /// New accounts of the Organization, in `ou`.
-async fn create_accounts(
+pub(crate) async fn create_accounts(
     world: &World,
     ou: &str,
     numbers: std::ops::Range<usize>,
@@ -340,7 +349,7 @@ async fn migrate(
     say("2. The new StackSet rolls out to the same OU: each registration is taken over in place");
     let stacks: Arc<Mutex<BTreeMap<String, Stack>>> = Arc::default();
     let batch = (0..plan.accounts)
-        .map(|n| member_stack(Arc::clone(&template), &account(n), &ROLES_PARAMETERS))
+        .map(|n| world.member_stack(Arc::clone(&template), &account(n), &ROLES_PARAMETERS))
         .collect();
     fan_out(&world, &stacks, batch, plan.concurrency, Action::Create).await?;
 
@@ -383,7 +392,12 @@ async fn migrate(
 }
 
 /// `gone`: accounts that left the OU or were closed, which must have no registration left.
-fn finish(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], started: Instant) -> Report {
+pub(crate) fn finish(
+    world: &World,
+    stacks: &BTreeMap<String, Stack>,
+    gone: &[String],
+    started: Instant,
+) -> Report {
     let mut report = Report {
         accounts: stacks.len(),
         events: world.events.load(Ordering::Relaxed),
@@ -391,6 +405,12 @@ fn finish(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], star
         unanswered: world.unanswered.load(Ordering::Relaxed),
         appliance_requests: world.appliance.sim.requests().len(),
         logins: world.appliance.sim.logins(),
+        unconfirmed: world.metric_count("EventsUnconfirmed"),
+        confirmation_calls: {
+            let calls = world.cloud.calls();
+            let sts = calls.iter().filter(|c| *c == "AssumeRole").count();
+            (sts, calls.len() - sts)
+        },
         elapsed: started.elapsed(),
         aws_resources: stacks
             .iter()
@@ -403,7 +423,7 @@ fn finish(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], star
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Action {
+pub(crate) enum Action {
     Create,
     Delete,
     /// update-stack-set with these parameters changed.
@@ -412,10 +432,10 @@ enum Action {
 
 /// Numbers the story's chapters as they are told (some are told only with some options).
 #[derive(Debug, Default)]
-struct Chapters(usize);
+pub(crate) struct Chapters(usize);
 
 impl Chapters {
-    fn say(&mut self, text: &str) {
+    pub(crate) fn say(&mut self, text: &str) {
         self.0 += 1;
         say(&format!("{}. {text}", self.0));
     }
@@ -423,7 +443,7 @@ impl Chapters {
 
 /// Runs `action` on every stack, `concurrency` at a time, with a progress bar and one line per
 /// finished stack. Stacks that remain are put back into `stacks`.
-async fn fan_out(
+pub(crate) async fn fan_out(
     world: &Arc<World>,
     stacks: &Arc<Mutex<BTreeMap<String, Stack>>>,
     batch: Vec<Stack>,
@@ -584,6 +604,14 @@ impl Report {
                 self.appliance_requests.to_string(),
             ),
             ("Logins", self.logins.to_string()),
+            (
+                "Events CloudFormation did not confirm (forgeries included)",
+                self.unconfirmed.to_string(),
+            ),
+            (
+                "Calls to confirm events (STS, CloudFormation)",
+                format!("{}, {}", self.confirmation_calls.0, self.confirmation_calls.1),
+            ),
             ("Time", format!("{:.1} s", self.elapsed.as_secs_f64())),
         ];
         for (what, value) in rows {

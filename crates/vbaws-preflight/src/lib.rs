@@ -33,10 +33,11 @@ pub enum S3Path {
     Nat,
 }
 
-/// How the configurator reaches Secrets Manager (the `SecretsManagerPath` parameter).
+/// How the configurator reaches a service with an interface endpoint: Secrets Manager, STS,
+/// CloudFormation (the `SecretsManagerPath`, `StsPath` and `CloudFormationPath` parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "PascalCase")]
-pub enum SecretsPath {
+pub enum InterfacePath {
     CreateEndpoint,
     ExistingEndpoint,
     Nat,
@@ -50,10 +51,14 @@ pub struct Plan {
     pub vpc: Option<String>,
     pub subnets: Vec<String>,
     pub s3_path: Option<S3Path>,
-    pub secrets_path: Option<SecretsPath>,
+    pub secrets_path: Option<InterfacePath>,
     /// The existing Secrets Manager endpoint's group (`SecretsManagerEndpointSecurityGroupId`),
     /// to which the Lambdas stack adds the configurator.
     pub secrets_endpoint_security_group: Option<String>,
+    pub sts_path: Option<InterfacePath>,
+    pub cloudformation_path: Option<InterfacePath>,
+    /// The existing STS and CloudFormation endpoints' group (`ExistingEndpointsSecurityGroupId`).
+    pub endpoints_security_group: Option<String>,
     pub appliance_security_group: Option<String>,
     pub api_port: i32,
     /// The layer the configurator loads: `ExtensionLayerArn`, or the mapping's for the Region.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use vbaws_preflight::{Aws, Plan, S3Path, SecretsPath};
+use vbaws_preflight::{Aws, InterfacePath, Plan, S3Path};
 
 /// Checks, read-only, that the backup account and the Organization can run the Lambdas stack
 /// and the roles StackSet. Exit 0: nothing failed; 1: a check failed; 2: bad input.
@@ -33,11 +33,21 @@ struct Args {
     s3_path: Option<S3Path>,
     /// How the configurator will reach Secrets Manager (the SecretsManagerPath parameter).
     #[arg(long, value_enum)]
-    secrets_path: Option<SecretsPath>,
+    secrets_path: Option<InterfacePath>,
     /// With --secrets-path ExistingEndpoint: the endpoint's security group, which the Lambdas
     /// stack will open to the configurator (SECRETS_ENDPOINT_SG).
     #[arg(long)]
     secrets_endpoint_sg: Option<String>,
+    /// How the configurator will reach STS to confirm events (the StsPath parameter).
+    #[arg(long, value_enum)]
+    sts_path: Option<InterfacePath>,
+    /// How the configurator will reach CloudFormation to confirm events (CloudFormationPath).
+    #[arg(long, value_enum)]
+    cloudformation_path: Option<InterfacePath>,
+    /// With an ExistingEndpoint for STS or CloudFormation: their security group, which the
+    /// Lambdas stack will open to the configurator (ENDPOINTS_SG).
+    #[arg(long)]
+    endpoints_sg: Option<String>,
     /// The appliance's security group.
     #[arg(long)]
     appliance_sg: Option<String>,
@@ -90,6 +100,9 @@ async fn main() -> ExitCode {
         s3_path: args.s3_path,
         secrets_path: args.secrets_path,
         secrets_endpoint_security_group: args.secrets_endpoint_sg,
+        sts_path: args.sts_path,
+        cloudformation_path: args.cloudformation_path,
+        endpoints_security_group: args.endpoints_sg,
         appliance_security_group: args.appliance_sg,
         api_port: args.api_port,
         layer_arn,

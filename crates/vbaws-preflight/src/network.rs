@@ -1,10 +1,11 @@
 //! The configurator's network: from its subnets to S3 (every answer to CloudFormation), to
-//! Secrets Manager (the extension), and to the appliance.
+//! Secrets Manager (the extension), to STS and CloudFormation (confirming each event), and to the
+//! appliance.
 
 use aws_sdk_ec2::types::{Filter, IpPermission, NatGateway, RouteTable, SecurityGroup, Subnet, VpcEndpoint};
 use ipnet::Ipv4Net;
 
-use crate::{Aws, Check, Plan, S3Path, SecretsPath, aws::describe, secret::LambdasStack};
+use crate::{Aws, Check, InterfacePath, Plan, S3Path, aws::describe, secret::LambdasStack};
 
 /// What EC2 says about the VPC, read once.
 struct Vpc {
@@ -16,10 +17,16 @@ struct Vpc {
 
 pub(crate) async fn checks(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Vec<Check> {
     let Some(vpc_id) = &plan.vpc else {
-        return ["s3-path", "secrets-manager-path", "appliance-access"]
-            .into_iter()
-            .map(|name| Check::skip(name, "no --vpc and --subnets given"))
-            .collect();
+        return [
+            "s3-path",
+            "secrets-manager-path",
+            "sts-path",
+            "cloudformation-path",
+            "appliance-access",
+        ]
+        .into_iter()
+        .map(|name| Check::skip(name, "no --vpc and --subnets given"))
+        .collect();
     };
     let vpc = match Vpc::read(aws, vpc_id, &plan.subnets).await {
         Ok(vpc) => vpc,
@@ -31,11 +38,12 @@ pub(crate) async fn checks(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Vec<
             )];
         }
     };
-    vec![
-        s3_path(&vpc, plan),
-        secrets_path(aws, &vpc, plan, stack).await,
-        appliance_access(aws, plan, stack).await,
-    ]
+    let mut checks = vec![s3_path(&vpc, plan)];
+    for interface in interfaces(plan) {
+        checks.push(interface_path(aws, &vpc, plan, stack, &interface).await);
+    }
+    checks.push(appliance_access(aws, plan, stack).await);
+    checks
 }
 
 impl Vpc {
@@ -231,41 +239,108 @@ fn nat(name: &'static str, vpc: &Vpc, what: &str) -> Check {
     }
 }
 
-async fn secrets_path(aws: &Aws, vpc: &Vpc, plan: &Plan, stack: &LambdasStack) -> Check {
-    const NAME: &str = "secrets-manager-path";
-    let service = format!("com.amazonaws.{}.secretsmanager", plan.region);
+/// An AWS service the configurator reaches through an interface endpoint or a NAT gateway, as
+/// the Lambdas stack's parameters for it describe.
+struct Interface<'a> {
+    check: &'static str,
+    /// The endpoint service's last label: `com.amazonaws.<region>.<service>`.
+    service: &'static str,
+    what: &'static str,
+    path: Option<InterfacePath>,
+    /// The command-line flag that gives the path.
+    flag: &'static str,
+    /// The make variables that set the path and the existing endpoint's security group.
+    variable: &'static str,
+    group_variable: &'static str,
+    /// The existing endpoint's security group, to which the Lambdas stack admits the configurator.
+    group: Option<&'a str>,
+}
+
+/// The paths to the services the configurator calls through interface endpoints: Secrets
+/// Manager (the extension reads the secret), STS and CloudFormation (it confirms each event).
+fn interfaces(plan: &Plan) -> [Interface<'_>; 3] {
+    [
+        Interface {
+            check: "secrets-manager-path",
+            flag: "--secrets-path",
+            service: "secretsmanager",
+            what: "Secrets Manager",
+            path: plan.secrets_path,
+            variable: "SECRETS_PATH",
+            group_variable: "SECRETS_ENDPOINT_SG",
+            group: plan.secrets_endpoint_security_group.as_deref(),
+        },
+        Interface {
+            check: "sts-path",
+            flag: "--sts-path",
+            service: "sts",
+            what: "STS",
+            path: plan.sts_path,
+            variable: "STS_PATH",
+            group_variable: "ENDPOINTS_SG",
+            group: plan.endpoints_security_group.as_deref(),
+        },
+        Interface {
+            check: "cloudformation-path",
+            flag: "--cloudformation-path",
+            service: "cloudformation",
+            what: "CloudFormation",
+            path: plan.cloudformation_path,
+            variable: "CLOUDFORMATION_PATH",
+            group_variable: "ENDPOINTS_SG",
+            group: plan.endpoints_security_group.as_deref(),
+        },
+    ]
+}
+
+async fn interface_path(
+    aws: &Aws,
+    vpc: &Vpc,
+    plan: &Plan,
+    stack: &LambdasStack,
+    to: &Interface<'_>,
+) -> Check {
+    let name = to.check;
+    let service = format!("com.amazonaws.{}.{}", plan.region, to.service);
     let endpoint = vpc.endpoint(&service, "Interface");
-    match plan.secrets_path {
-        None => Check::skip(NAME, "no --secrets-path given"),
-        Some(SecretsPath::Nat) => nat(NAME, vpc, "Secrets Manager"),
-        Some(SecretsPath::CreateEndpoint) => match endpoint {
+    match to.path {
+        None => Check::skip(name, format!("no {} given", to.flag)),
+        Some(InterfacePath::Nat) => nat(name, vpc, to.what),
+        Some(InterfacePath::CreateEndpoint) => match endpoint {
             Some(existing) if existing.private_dns_enabled() == Some(true) => Check::fail(
-                NAME,
+                name,
                 format!(
-                    "{} already serves Secrets Manager with private DNS; a second endpoint would conflict",
-                    existing.vpc_endpoint_id().unwrap_or_default()
+                    "{} already serves {} with private DNS; a second endpoint would conflict",
+                    existing.vpc_endpoint_id().unwrap_or_default(),
+                    to.what
                 ),
-                "use SECRETS_PATH=ExistingEndpoint, with SECRETS_ENDPOINT_SG=<its security group> to admit the configurator",
+                format!(
+                    "use {}=ExistingEndpoint, with {}=<its security group> to admit the configurator",
+                    to.variable, to.group_variable
+                ),
             ),
             _ => Check::pass(
-                NAME,
-                "the stack creates a Secrets Manager endpoint with private DNS",
+                name,
+                format!("the stack creates a {} endpoint with private DNS", to.what),
             ),
         },
-        Some(SecretsPath::ExistingEndpoint) => {
+        Some(InterfacePath::ExistingEndpoint) => {
             let Some(endpoint) = endpoint else {
                 return Check::fail(
-                    NAME,
+                    name,
                     format!("no available interface endpoint for {service} in the VPC"),
-                    "use SECRETS_PATH=CreateEndpoint, or Nat if the subnets route to a NAT gateway",
+                    format!(
+                        "use {}=CreateEndpoint, or Nat if the subnets route to a NAT gateway",
+                        to.variable
+                    ),
                 );
             };
             let id = endpoint.vpc_endpoint_id().unwrap_or_default();
             if endpoint.private_dns_enabled() != Some(true) {
                 return Check::fail(
-                    NAME,
+                    name,
                     format!(
-                        "{id} has private DNS off: the extension would call the public endpoint and time out"
+                        "{id} has private DNS off: the configurator would call the public endpoint and time out"
                     ),
                     format!("aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled"),
                 );
@@ -275,7 +350,7 @@ async fn secrets_path(aws: &Aws, vpc: &Vpc, plan: &Plan, stack: &LambdasStack) -
                     Ok(groups) => groups,
                     Err(detail) => {
                         return Check::fail(
-                            NAME,
+                            name,
                             format!("cannot read {id}'s security groups: {detail}"),
                             "the profile needs ec2:DescribeSecurityGroups",
                         );
@@ -284,30 +359,32 @@ async fn secrets_path(aws: &Aws, vpc: &Vpc, plan: &Plan, stack: &LambdasStack) -
             let source = stack.configurator_security_group.as_deref();
             let cidrs = vpc.cidrs();
             let rule_to_come = source.is_none()
-                && plan
-                    .secrets_endpoint_security_group
-                    .as_deref()
+                && to
+                    .group
                     .is_some_and(|sg| groups.iter().any(|g| g.group_id() == Some(sg)));
             if groups.iter().any(|g| admits(g, 443, source, &cidrs)) {
                 Check::pass(
-                    NAME,
+                    name,
                     format!("{id}: private DNS on, and it admits the configurator on 443"),
                 )
             } else if rule_to_come {
                 Check::pass(
-                    NAME,
+                    name,
                     format!(
                         "{id}: private DNS on; the Lambdas stack will admit the configurator to its security group"
                     ),
                 )
             } else {
                 Check::fail(
-                    NAME,
+                    name,
                     format!(
                         "{id}'s security groups admit neither {} nor the subnets' addresses on 443",
                         source.unwrap_or("the configurator's security group (once deployed)")
                     ),
-                    "deploy with SECRETS_ENDPOINT_SG=<the endpoint's security group>, which adds the rule",
+                    format!(
+                        "deploy with {}=<the endpoint's security group>, which adds the rule",
+                        to.group_variable
+                    ),
                 )
             }
         }

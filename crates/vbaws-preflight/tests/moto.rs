@@ -20,6 +20,8 @@ struct World {
     subnet: String,
     bare_subnet: String,
     endpoint_sg: String,
+    /// The STS and CloudFormation endpoints' group.
+    confirmation_sg: String,
     configurator_sg: String,
     appliance_sg: String,
     layer_arn: String,
@@ -118,12 +120,17 @@ impl World {
                     .to_owned()
             }
         };
-        let (endpoint_sg, configurator_sg, appliance_sg) = (
+        let (endpoint_sg, confirmation_sg, configurator_sg, appliance_sg) = (
             group("endpoint").await,
+            group("confirmation-endpoints").await,
             group("configurator").await,
             group("appliance").await,
         );
-        for (target, port) in [(&endpoint_sg, 443), (&appliance_sg, 11005)] {
+        for (target, port) in [
+            (&endpoint_sg, 443),
+            (&confirmation_sg, 443),
+            (&appliance_sg, 11005),
+        ] {
             ec2.authorize_security_group_ingress()
                 .group_id(target)
                 .ip_permissions(ingress(port, &configurator_sg))
@@ -131,16 +138,22 @@ impl World {
                 .await
                 .expect("ingress");
         }
-        ec2.create_vpc_endpoint()
-            .vpc_id(&vpc)
-            .vpc_endpoint_type(VpcEndpointType::Interface)
-            .service_name(format!("com.amazonaws.{REGION}.secretsmanager"))
-            .subnet_ids(&subnets[0].0)
-            .security_group_ids(&endpoint_sg)
-            .private_dns_enabled(true)
-            .send()
-            .await
-            .expect("secrets endpoint");
+        for (service, group) in [
+            ("secretsmanager", &endpoint_sg),
+            ("sts", &confirmation_sg),
+            ("cloudformation", &confirmation_sg),
+        ] {
+            ec2.create_vpc_endpoint()
+                .vpc_id(&vpc)
+                .vpc_endpoint_type(VpcEndpointType::Interface)
+                .service_name(format!("com.amazonaws.{REGION}.{service}"))
+                .subnet_ids(&subnets[0].0)
+                .security_group_ids(group)
+                .private_dns_enabled(true)
+                .send()
+                .await
+                .expect("interface endpoint");
+        }
 
         let lambda = aws_sdk_lambda::Client::new(&config);
         let empty_zip = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
@@ -194,6 +207,7 @@ impl World {
             subnet,
             bare_subnet,
             endpoint_sg,
+            confirmation_sg,
             configurator_sg,
             appliance_sg,
             layer_arn,
@@ -214,6 +228,10 @@ impl World {
             "--s3-path",
             "ExistingGatewayEndpoint",
             "--secrets-path",
+            "ExistingEndpoint",
+            "--sts-path",
+            "ExistingEndpoint",
+            "--cloudformation-path",
             "ExistingEndpoint",
             "--appliance-sg",
             &self.appliance_sg,
@@ -275,6 +293,11 @@ fn status<'a>(report: &'a Value, check: &str) -> &'a str {
 
 /// Only `check` fails, and its fix says what to do.
 fn only_fails(result: &(i32, Value), check: &str) {
+    fails_exactly(result, &[check]);
+}
+
+/// Exactly `checks` fail, each with a fix.
+fn fails_exactly(result: &(i32, Value), checks: &[&str]) {
     let (code, report) = result;
     assert_eq!(*code, 1, "{report:#}");
     let failed: Vec<&str> = report["checks"]
@@ -284,13 +307,15 @@ fn only_fails(result: &(i32, Value), check: &str) {
         .filter(|c| c["status"] == "fail")
         .map(|c| c["name"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(failed, [check], "{report:#}");
-    let fix = report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == check))
-        .and_then(|c| c["fix"].as_str())
-        .unwrap_or_default();
-    assert!(!fix.is_empty(), "{check} says what to do: {report:#}");
+    assert_eq!(failed, checks, "{report:#}");
+    for check in checks {
+        let fix = report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == *check))
+            .and_then(|c| c["fix"].as_str())
+            .unwrap_or_default();
+        assert!(!fix.is_empty(), "{check} says what to do: {report:#}");
+    }
 }
 
 #[tokio::test]
@@ -303,6 +328,8 @@ async fn a_ready_deployment_passes_every_check() {
         "organizational-unit",
         "s3-path",
         "secrets-manager-path",
+        "sts-path",
+        "cloudformation-path",
         "appliance-access",
         "extension-layer",
         "concurrency",
@@ -321,7 +348,7 @@ async fn a_ready_deployment_passes_every_check() {
     let (code, text, _) = world.run(&[("--format", "text")]);
     println!("{text}");
     assert_eq!(code, 0);
-    assert!(text.contains("8 passed, 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains("10 passed, 0 failed, 0 skipped"), "{text}");
     assert!(
         !text.contains("a-generated-password") && !report.to_string().contains("a-generated-password"),
         "no secret value is printed"
@@ -344,19 +371,23 @@ async fn each_broken_precondition_fails_its_own_check() {
         "s3-path",
     );
     only_fails(&world.preflight(&[("--s3-path", "Nat")]), "s3-path");
-    only_fails(
-        &world.preflight(&[("--secrets-path", "CreateEndpoint")]),
-        "secrets-manager-path",
-    );
+    for (flag, check) in [
+        ("--secrets-path", "secrets-manager-path"),
+        ("--sts-path", "sts-path"),
+        ("--cloudformation-path", "cloudformation-path"),
+    ] {
+        only_fails(&world.preflight(&[(flag, "CreateEndpoint")]), check);
+    }
     let version = world.layer_arn.rsplit_once(':').expect("version").0;
     only_fails(
         &world.preflight(&[("--layer-arn", &format!("{version}:99"))]),
         "extension-layer",
     );
 
-    for (group, port, check) in [
-        (&world.endpoint_sg, 443, "secrets-manager-path"),
-        (&world.appliance_sg, 11005, "appliance-access"),
+    for (group, port, checks) in [
+        (&world.endpoint_sg, 443, &["secrets-manager-path"][..]),
+        (&world.confirmation_sg, 443, &["sts-path", "cloudformation-path"]),
+        (&world.appliance_sg, 11005, &["appliance-access"]),
     ] {
         let rule = ingress(port, &world.configurator_sg);
         ec2.revoke_security_group_ingress()
@@ -365,7 +396,7 @@ async fn each_broken_precondition_fails_its_own_check() {
             .send()
             .await
             .expect("revoke");
-        only_fails(&world.preflight(&[]), check);
+        fails_exactly(&world.preflight(&[]), checks);
         ec2.authorize_security_group_ingress()
             .group_id(group)
             .ip_permissions(rule)
@@ -409,8 +440,15 @@ async fn what_moto_cannot_answer_is_a_skip_that_says_how_to_check() {
     // Before the Lambdas stack exists, its security group does not either: the endpoint's
     // group is admitted only when the stack will add the rule.
     let not_yet = ("--lambdas-stack", "not-deployed-yet");
-    only_fails(&world.preflight(&[not_yet]), "secrets-manager-path");
-    let (code, report) = world.preflight(&[not_yet, ("--secrets-endpoint-sg", &world.endpoint_sg)]);
+    fails_exactly(
+        &world.preflight(&[not_yet]),
+        &["secrets-manager-path", "sts-path", "cloudformation-path"],
+    );
+    let (code, report) = world.preflight(&[
+        not_yet,
+        ("--secrets-endpoint-sg", &world.endpoint_sg),
+        ("--endpoints-sg", &world.confirmation_sg),
+    ]);
     assert_eq!(code, 0, "a stack not deployed yet is no failure: {report:#}");
     assert_eq!(status(&report, "appliance-secret"), "skip", "{report:#}");
 }

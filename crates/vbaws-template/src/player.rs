@@ -124,6 +124,15 @@ impl Stack {
         self
     }
 
+    /// Takes another template for the next [`Stack::update`], as update-stack-set with a new
+    /// template body does: what it adds is created, what it drops is deleted.
+    pub fn use_template(&mut self, template: Arc<Template>) {
+        for (name, value) in template.parameter_defaults() {
+            self.context.parameters.entry(name).or_insert(value);
+        }
+        self.template = template;
+    }
+
     /// The stack's ARN, as events carry it.
     pub fn stack_id(&self) -> &str {
         self.pseudo("AWS::StackId")
@@ -219,6 +228,23 @@ impl Stack {
                     changed += 1;
                 } else {
                     self.ledger.deleted(self.stack_id(), id);
+                }
+            }
+        }
+        // Resources a new template no longer has.
+        let dropped: Vec<String> = self
+            .deployed
+            .keys()
+            .filter(|id| self.template.resource(id).is_none())
+            .cloned()
+            .collect();
+        for id in dropped {
+            if let Some(gone) = self.deployed.remove(&id) {
+                if gone.resource_type.starts_with("Custom::") {
+                    self.remove(to, &id, &gone).await?;
+                    changed += 1;
+                } else {
+                    self.ledger.deleted(self.stack_id(), &id);
                 }
             }
         }

@@ -62,6 +62,7 @@ impl Deliver for Functions {
 }
 
 const ACCOUNT: &str = "123456789012";
+const CONFIGURATOR_ROLE: &str = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B3C4D";
 
 /// Every service `Services` may name.
 const ALL_SERVICES: &str = "ec2,rds,efs,dynamodb,fsx,redshift,redshift-serverless,vpc";
@@ -85,6 +86,7 @@ async fn walk_roles_stack(parameters: &[(&str, &str)]) -> (Stack, usize) {
             "VeeamConfiguratorFunctionArn",
             "arn:aws:lambda:us-east-1:111111111111:function:vbaws-veeam-configurator",
         ),
+        ("ConfiguratorRoleArn", CONFIGURATOR_ROLE),
     ];
     all.extend_from_slice(parameters);
     let mut stack = Stack::new(
@@ -134,7 +136,8 @@ async fn every_service_has_its_role_its_external_id_and_its_registration() {
     let (stack, _) = walk_roles_stack(&[("Services", ALL_SERVICES)]).await;
     let mut purposes: Vec<(String, String)> = Vec::new();
     for (id, resource_type, properties) in stack.aws_resources() {
-        if resource_type == "AWS::IAM::Role" {
+        // The configurator's, not the appliance's (see the next test).
+        if resource_type == "AWS::IAM::Role" && id != "EventReaderRole" {
             let trust = &properties["AssumeRolePolicyDocument"]["Statement"][0];
             assert!(
                 trust["Condition"]["StringEquals"]["sts:ExternalId"]
@@ -232,7 +235,10 @@ fn every_variable_the_functions_read_is_set_by_the_lambdas_template() {
             "veeam-configurator: {variable} is not set"
         );
     }
-    for variable in veeam_configurator::VARIABLES {
+    for variable in veeam_configurator::VARIABLES
+        .iter()
+        .chain(veeam_configurator::CONFIRMATION_VARIABLES)
+    {
         assert!(
             configurator.iter().any(|v| v == variable),
             "veeam-configurator: {variable} is not set"
@@ -254,4 +260,54 @@ fn every_variable_the_functions_read_is_set_by_the_lambdas_template() {
             "{legacy} is only for stacks of earlier versions"
         );
     }
+}
+
+/// The confirmation holds together: every registration depends on the event reader role (so
+/// the role exists before the first Create and after the last Delete), the role trusts exactly
+/// the configurator's execution role and reads exactly its own stack, and the names the
+/// Lambdas template gives the configurator are the ones the roles StackSet gets.
+#[tokio::test]
+async fn every_registration_can_be_confirmed_from_its_first_event_to_its_last() {
+    let (stack, _) = walk_roles_stack(&[("Services", ALL_SERVICES)]).await;
+    let roles = template("roles.yaml");
+    for (id, resource_type, _) in stack.custom_resources() {
+        if resource_type == "Custom::VeeamAwsConfigurator" {
+            assert!(
+                roles.depends_on_transitively(&id).contains("EventReaderRole"),
+                "{id} does not depend on EventReaderRole: CloudFormation may delete the role first"
+            );
+        }
+    }
+    let role = stack.properties("EventReaderRole").expect("the role is created");
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["AWS"], "arn:aws:iam::111111111111:root");
+    assert_eq!(
+        trust["Condition"]["ArnEquals"]["aws:PrincipalArn"],
+        CONFIGURATOR_ROLE
+    );
+    let read = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(read["Resource"].as_str(), Some(stack.stack_id()));
+    assert_eq!(role["RoleName"], "vbaws-event-reader");
+    assert_eq!(
+        role["Path"], "/",
+        "the configurator builds the role's ARN without a path"
+    );
+
+    // The Lambdas stack names the role the same for the function and for the StackSet.
+    let lambdas = template("lambdas.yaml");
+    let body = &lambdas.body["Resources"];
+    let env = &body["ConfiguratorFunction"]["Properties"]["Environment"]["Variables"];
+    let passed: Vec<&serde_json::Value> = body["RolesStackSet"]["Properties"]["Parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter(|p| p["ParameterKey"] == "EventReaderRoleName")
+        .map(|p| &p["ParameterValue"])
+        .collect();
+    assert_eq!(passed, [&env["EVENT_READER_ROLE_NAME"]]);
+    let policy = serde_json::to_string(&body["ConfiguratorRole"]).expect("json");
+    assert!(
+        policy.contains("role/${FunctionNamePrefix}-event-reader"),
+        "the configurator may assume the roles it is told to: {policy}"
+    );
 }

@@ -23,6 +23,8 @@ const WORKING: &[(&str, &str)] = &[
     ("S3Path", "CreateGatewayEndpoint"),
     ("S3GatewayRouteTableIds", "rtb-a"),
     ("SecretsManagerPath", "CreateEndpoint"),
+    ("StsPath", "CreateEndpoint"),
+    ("CloudFormationPath", "Nat"),
 ];
 
 fn broken(region: &str, changes: &[(&str, &str)]) -> Vec<String> {
@@ -101,6 +103,16 @@ fn an_endpoint_security_group_needs_an_existing_endpoint() {
         ),
         ["EndpointSecurityGroupOnlyForAnExistingEndpoint"]
     );
+}
+
+#[test]
+fn the_confirmation_endpoints_security_group_needs_an_existing_endpoint() {
+    let given = ("ExistingEndpointsSecurityGroupId", "sg-0endpoints");
+    assert_eq!(
+        broken("eu-west-1", &[given]),
+        ["EndpointsSecurityGroupOnlyForExistingEndpoints"]
+    );
+    assert!(broken("eu-west-1", &[given, ("CloudFormationPath", "ExistingEndpoint")]).is_empty());
 }
 
 #[test]
@@ -239,7 +251,7 @@ fn the_reconciler_exists_only_when_asked_for_and_fixes_only_when_allowed() {
     let fix = reconciler_env(&[
         ("Reconciler", "ReportAndFix"),
         ("ReconcilerOrganizationalUnitIds", "ou-ab12-cccccccc"),
-        ("ReconcilerStackSetName", "veeam-roles"),
+        ("RolesStackSetName", "veeam-roles"),
         ("StackSetCallAs", "SELF"),
     ])
     .expect("created");

@@ -37,7 +37,9 @@ use confirm::{ConfirmError, Confirmer, Mode, Operation};
 pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use metrics::{Effect, METRICS_NAMESPACE};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
-pub use settings::{ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES};
+pub use settings::{
+    CONFIRMATION_VARIABLES, ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES,
+};
 
 /// The Data key of the registration's ID in the appliance.
 pub const VEEAM_ROLE_ID: &str = "VeeamRoleId";

@@ -216,7 +216,9 @@ impl Settings {
     }
 }
 
-/// The environment variables the function reads and the Lambdas template sets.
+/// The environment variables the function reads and the Lambdas template sets: about the
+/// appliance and its credentials ([`VARIABLES`], which the reconciler reads too), and about
+/// confirming events ([`CONFIRMATION_VARIABLES`]).
 pub const VARIABLES: &[&str] = &[
     "VEEAM_API_URL",
     "SECRET_ID",
@@ -225,10 +227,10 @@ pub const VARIABLES: &[&str] = &[
     "VEEAM_CA_CERT",
     "VEEAM_TLS_INSECURE",
     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-    "EVENT_CONFIRMATION",
-    "STACK_SET_NAME",
-    "EVENT_READER_ROLE_NAME",
 ];
+
+pub const CONFIRMATION_VARIABLES: &[&str] =
+    &["EVENT_CONFIRMATION", "STACK_SET_NAME", "EVENT_READER_ROLE_NAME"];
 
 /// Older spellings still read, so that stacks of earlier versions keep working.
 pub const LEGACY_VARIABLES: &[&str] = &["VEEAM_INSTANCE_IP", "VEEAM_API_PORT", "SECRET_NAME"];

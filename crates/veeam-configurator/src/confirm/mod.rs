@@ -179,7 +179,10 @@ impl Confirmer {
             "arn:{}:iam::{}:role/{}",
             stack.partition, stack.account, self.settings.reader_role_name
         );
-        let patience = matches!(operation, Operation::Create).then_some(ROLE_PROPAGATION);
+        // A Create may come moments after its stack created the role; in Report mode, an account
+        // without the role yet (the usual case then) is not kept waiting.
+        let patience = (matches!(operation, Operation::Create) && self.settings.mode == Mode::Enforce)
+            .then_some(ROLE_PROPAGATION);
         let credentials = self.session(&role_arn, patience, deadline).await?;
         let config = aws_sdk_cloudformation::config::Builder::from(crate::aws::config().await)
             .credentials_provider(credentials)
