@@ -118,11 +118,12 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
     )
     .await
     .map_err(Error::start)?;
+    let made_by = vbaws_client::MadeBy::new("arn:aws:cloudformation:us-east-1:1:stack/s/uuid", "Registration");
     for id in ids.iter().skip(missing) {
         for purpose in ["ec2", "worker"] {
-            appliance
-                .sim
-                .add_role(&format!("{id}-{purpose}"), id, "VeeamRole", None);
+            let sim = &appliance.sim;
+            let role = sim.add_role(&format!("{id}-{purpose}"), id, "VeeamRole", None);
+            sim.describe_role(&role, &made_by.describe(None));
         }
     }
     for (n, id) in ids.iter().enumerate().take(foreign) {
@@ -160,20 +161,25 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
         .build()
         .map_err(Error::start)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-    let purposes = ["ec2".to_owned(), "worker".to_owned()];
+    let declared = vbaws_reconcile::read::DeclaredStackSet {
+        template: vbaws_template::Template::from_yaml(include_str!("../../../template/roles.yaml"))
+            .map_err(Error::start)?,
+        parameters: Vec::new(),
+        organizational_units: Vec::new(),
+    };
     let before = appliance.sim.requests().len();
     let started = Instant::now();
     let facts = gather(
         Sources {
             appliance: &client,
             organizations: &organizations,
-            target_ous: std::slice::from_ref(&target),
+            ous: std::slice::from_ref(&target),
             stack_set: Some(StackSet {
                 client: &cloudformation,
                 name: STACK_SET,
                 delegated_admin: false,
             }),
-            purposes: Some(&purposes),
+            declared: Some(&declared),
         },
         deadline,
     )
@@ -181,7 +187,7 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
     .map_err(Error::start)?;
     let read = started.elapsed();
     let started = Instant::now();
-    let report = reconcile(&facts);
+    let report = reconcile(&facts, vbaws_reconcile::Options::default());
     let compare = started.elapsed();
     let requests = appliance.sim.requests();
     let appliance_requests = requests.len() - before;

@@ -40,6 +40,7 @@
 mod auth;
 mod client;
 mod error;
+mod made_by;
 mod models;
 mod roles;
 mod secret;
@@ -48,6 +49,7 @@ mod version;
 
 pub use client::{Api, Client, ClientBuilder, Stats};
 pub use error::{ApiError, Error, Refusal};
+pub use made_by::{MAX_DESCRIPTION, MadeBy};
 pub use models::{
     AmazonAccount, AmazonAccountsPage, CrossAccountRole, CrossAccountSpec, OwnRole, RoleSpec,
     ValidationMessage,

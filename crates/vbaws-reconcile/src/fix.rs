@@ -1,4 +1,5 @@
-//! `--fix`: removes the orphaned registrations this project made, and nothing else. Missing
+//! `--fix`: removes the orphaned registrations this project made whose reason to exist AWS says
+//! is gone, and nothing else; `--remove <ID>` removes orphans the operator names. Missing
 //! registrations are the StackSet's to make (see [`crate::retry_commands`]); foreign ones are
 //! never touched.
 //!
@@ -19,9 +20,36 @@ pub struct Removal {
     pub problem: Problem,
 }
 
-/// The removals `--fix` makes: every orphan of the report (orphans are by construction named
-/// `<account>-<purpose>`, so this project made them).
+/// The removals `--fix` makes: the orphans (this project's, by its note) of accounts closed,
+/// suspended or out of the Organization, or without their stack instance.
 pub fn plan(report: &Report) -> Vec<Removal> {
+    orphans(report)
+        .filter(|removal| removal.problem.is_evidence_of_absence())
+        .collect()
+}
+
+/// The orphans only the operator can decide about: AWS does not say they are gone (a purpose
+/// the StackSet's parameters do not declare, an account outside the OUs given).
+pub fn undecided(report: &Report) -> Vec<Removal> {
+    orphans(report)
+        .filter(|removal| !removal.problem.is_evidence_of_absence())
+        .collect()
+}
+
+/// The removals the operator asked for by ID: each must be an orphan of this report.
+pub fn chosen(report: &Report, ids: &[String]) -> Result<Vec<Removal>, String> {
+    ids.iter()
+        .map(|id| {
+            orphans(report)
+                .find(|removal| removal.registration.id == *id)
+                .ok_or_else(|| {
+                    format!("{id} is not an orphaned registration of this project in this report; nothing was removed")
+                })
+        })
+        .collect()
+}
+
+fn orphans(report: &Report) -> impl Iterator<Item = Removal> + '_ {
     report
         .accounts
         .iter()
@@ -30,7 +58,6 @@ pub fn plan(report: &Report) -> Vec<Removal> {
             registration: registration.clone(),
             problem: *problem,
         })
-        .collect()
 }
 
 /// What happened to each planned removal.

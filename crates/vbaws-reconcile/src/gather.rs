@@ -1,11 +1,16 @@
-//! Reading every fact at once: the appliance, the Organization and the StackSet are independent,
-//! so they are read concurrently and the slowest sets the pace.
+//! Reading every fact: the StackSet's declaration first (its OUs say which accounts are its
+//! targets), then the appliance, the Organization and the StackSet's instances, which are
+//! independent and read concurrently; last, the parameter overrides of the few instances whose
+//! comparison depends on them.
+
+use std::collections::BTreeSet;
 
 use tokio::time::Instant;
 
-use crate::{Facts, read, read::ReadError};
+use crate::{Facts, Options, Problem, Purposes, read, read::DeclaredStackSet, read::ReadError, reconcile};
 
-/// The roles StackSet, read for its instances and (unless purposes are given) its template.
+/// The roles StackSet, read for its instances and (unless a declaration is given) its template,
+/// parameters and OUs.
 #[derive(Debug, Clone, Copy)]
 pub struct StackSet<'a> {
     pub client: &'a aws_sdk_cloudformation::Client,
@@ -20,43 +25,111 @@ pub struct StackSet<'a> {
 pub struct Sources<'a> {
     pub appliance: &'a vbaws_client::Client,
     pub organizations: &'a aws_sdk_organizations::Client,
-    /// The OUs the StackSet targets; accounts below them count as well.
-    pub target_ous: &'a [String],
+    /// The OUs to compare (OUs below them count too); every account when empty. They narrow
+    /// the comparison; the StackSet's own OUs, when it reports them, say which accounts it
+    /// targets.
+    pub ous: &'a [String],
     pub stack_set: Option<StackSet<'a>>,
-    /// The purposes each account registers; `None` to read them from the StackSet's template.
-    pub purposes: Option<&'a [String]>,
+    /// The roles template and parameters, instead of the StackSet's.
+    pub declared: Option<&'a DeclaredStackSet>,
 }
+
+/// How many stack instances' overrides are read at once.
+const OVERRIDE_READS: usize = 4;
 
 /// Reads every fact the comparison needs.
 pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, ReadError> {
-    let instances = async {
-        match sources.stack_set {
-            Some(set) => read::stack_instances(set.client, set.name, set.delegated_admin).await,
-            None => Ok(Vec::new()),
-        }
+    let declared = match (sources.declared, sources.stack_set) {
+        (Some(declared), _) => declared.clone(),
+        (None, Some(set)) => read::declared_stack_set(set.client, set.name, set.delegated_admin).await?,
+        (None, None) => return Err(ReadError::NoPurposes),
     };
-    let purposes = async {
-        match (sources.purposes, sources.stack_set) {
-            (Some(purposes), _) => Ok(purposes.to_vec()),
-            (None, Some(set)) => read::declared_stack_set(set.client, set.name, set.delegated_admin)
-                .await
-                .map(|declared| declared.purposes()),
-            (None, None) => Err(ReadError::NoPurposes),
-        }
-    };
-    let (registrations, accounts, instances, purposes) = tokio::try_join!(
-        read::registrations(sources.appliance, deadline),
-        read::accounts(sources.organizations, sources.target_ous),
-        instances,
-        purposes,
-    )?;
-    if purposes.is_empty() {
+    let default = declared.purposes();
+    if default.is_empty() {
         return Err(ReadError::NoPurposes);
     }
-    Ok(Facts {
+    let targets = if declared.organizational_units.is_empty() {
+        sources.ous
+    } else {
+        declared.organizational_units.as_slice()
+    };
+    let instances = async {
+        match sources.stack_set {
+            Some(set) => read::stack_instances(set.client, set.name, set.delegated_admin)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (registrations, accounts, instances) = tokio::try_join!(
+        read::registrations(sources.appliance, deadline),
+        read::accounts(sources.organizations, targets, sources.ous),
+        instances,
+    )?;
+    let mut facts = Facts {
         registrations,
         accounts,
         instances,
-        purposes,
-    })
+        purposes: Purposes::same(default),
+        target_ous: targets.to_vec(),
+    };
+    if let Some(set) = sources.stack_set {
+        overrides(&mut facts, &declared, set).await?;
+    }
+    Ok(facts)
+}
+
+/// Reads the overrides of the instances whose accounts drift by purpose (a registration the
+/// StackSet's parameters do not declare, or one they declare that is missing): only there can
+/// an instance's own parameter values change the verdict. Every other account keeps the
+/// StackSet's purposes, without a call.
+async fn overrides(
+    facts: &mut Facts,
+    declared: &DeclaredStackSet,
+    set: StackSet<'_>,
+) -> Result<(), ReadError> {
+    let report = reconcile(facts, Options { adopt_unmarked: true });
+    let candidates: BTreeSet<&str> = report
+        .accounts
+        .iter()
+        .filter(|a| !a.missing.is_empty() || a.orphans.iter().any(|(_, p)| *p == Problem::UndeclaredPurpose))
+        .map(|a| a.account.as_str())
+        .collect();
+    let Some(instances) = facts.instances.as_mut() else {
+        return Ok(());
+    };
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(OVERRIDE_READS));
+    let mut reads = tokio::task::JoinSet::new();
+    for (at, instance) in instances.iter().enumerate() {
+        if !candidates.contains(instance.account.as_str()) {
+            continue;
+        }
+        let (client, name, instance, permits) = (
+            set.client.clone(),
+            set.name.to_owned(),
+            instance.clone(),
+            std::sync::Arc::clone(&permits),
+        );
+        let delegated_admin = set.delegated_admin;
+        reads.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (
+                at,
+                read::instance_overrides(&client, &name, &instance, delegated_admin).await,
+            )
+        });
+    }
+    while let Some(done) = reads.join_next().await {
+        let Ok((at, overrides)) = done else { continue };
+        let overrides = overrides?;
+        let instance = &mut instances[at];
+        if !overrides.is_empty() {
+            facts
+                .purposes
+                .accounts
+                .insert(instance.account.clone(), declared.purposes_with(&overrides));
+        }
+        instance.overrides = overrides;
+    }
+    Ok(())
 }

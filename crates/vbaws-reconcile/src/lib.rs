@@ -7,8 +7,12 @@
 //! - [`gather`] reads the facts ([`read`]: the appliance's registrations, the Organization's
 //!   accounts, the roles StackSet's instances and template), concurrently.
 //! - [`reconcile`] compares them into a [`Report`]: orphans with their reason, missing purposes
-//!   with the stack instance's status, registrations this project did not make.
-//! - [`fix`] removes the orphans this project made, and only those.
+//!   with the stack instance's status, registrations this project did not make (a name that
+//!   looks like this project's is not enough: it must carry the note the configurator writes,
+//!   [`vbaws_client::MadeBy`]).
+//! - [`fix`] removes, of the orphans this project made, those AWS itself says are gone (the
+//!   account closed, suspended or out of the Organization, or its stack instance deleted);
+//!   the others wait for the operator's word (`--remove`).
 //!
 //! Two faces use it: the `vbaws-reconcile` command for operators, and the scheduled
 //! `vbaws-reconciler` function.
@@ -22,11 +26,12 @@ pub mod sdk;
 
 pub use gather::{Sources, StackSet, gather};
 pub use render::{RetryTarget, retry_commands};
-pub use report::{AccountReport, Drift, Problem, Report};
+pub use report::{AccountReport, Drift, Foreign, Problem, Report};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use vbaws_client::MadeBy;
 
 /// A registration in the appliance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +41,14 @@ pub struct Registration {
     /// The AWS account of the role it registers; `None` for the appliance's own role.
     pub account: Option<String>,
     pub role_name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Registration {
+    /// The stack that made it, as the configurator noted in its description.
+    pub fn made_by(&self) -> Option<MadeBy> {
+        self.description.as_deref().and_then(MadeBy::read)
+    }
 }
 
 /// An account's standing in the Organization. Organizations reports `Status` (`ACTIVE`,
@@ -83,6 +96,9 @@ pub struct Account {
     pub standing: Standing,
     /// In one of the OUs the roles StackSet targets (or below one).
     pub in_target: bool,
+    /// In the part of the Organization this comparison looks at: below the OUs the operator
+    /// named, or anywhere when none were named. Others are not compared at all.
+    pub in_scope: bool,
 }
 
 /// A stack instance of the roles StackSet.
@@ -93,6 +109,31 @@ pub struct StackInstance {
     /// `CURRENT`, `OUTDATED` or `INOPERABLE`, with the detailed status when there is one.
     pub status: String,
     pub reason: Option<String>,
+    /// Parameter values set for this instance alone (`ParameterOverrides`), read for the
+    /// accounts whose comparison depends on them.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// The purposes each account's stack registers (`ec2`, `worker`, …): the StackSet's, or an
+/// instance's own where its parameter overrides change them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purposes {
+    pub default: Vec<String>,
+    pub accounts: BTreeMap<String, Vec<String>>,
+}
+
+impl Purposes {
+    /// The same purposes for every account.
+    pub fn same(default: Vec<String>) -> Self {
+        Self {
+            default,
+            accounts: BTreeMap::new(),
+        }
+    }
+
+    pub fn of(&self, account: &str) -> &[String] {
+        self.accounts.get(account).unwrap_or(&self.default)
+    }
 }
 
 /// Everything the comparison needs, already read.
@@ -101,9 +142,20 @@ pub struct Facts {
     pub registrations: Vec<Registration>,
     /// Every account of the Organization.
     pub accounts: Vec<Account>,
-    pub instances: Vec<StackInstance>,
-    /// The purposes the roles template registers per account (`ec2`, `worker`, …).
-    pub purposes: Vec<String>,
+    /// The roles StackSet's instances; `None` when no StackSet was read, so that whether an
+    /// account's instance exists is unknown.
+    pub instances: Option<Vec<StackInstance>>,
+    pub purposes: Purposes,
+    /// The OUs the StackSet targets: its own, when it reports them, else the ones given.
+    pub target_ous: Vec<String>,
+}
+
+/// What the operator decided beyond the facts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Registrations named like this project's but without its note are this project's too
+    /// (made before the configurator noted its registrations). Otherwise they are foreign.
+    pub adopt_unmarked: bool,
 }
 
 /// `<12-digit account>-<purpose>`, the names this project gives registrations.
@@ -114,39 +166,56 @@ pub fn parse_name(name: &str) -> Option<(&str, &str)> {
 }
 
 /// Compares the appliance with the Organization and the StackSet.
-pub fn reconcile(facts: &Facts) -> Report {
+pub fn reconcile(facts: &Facts, options: Options) -> Report {
     let mut report = Report::default();
     let mut registered: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let instance = |account: &str| {
+        facts
+            .instances
+            .as_ref()
+            .map(|all| all.iter().find(|i| i.account == account))
+    };
     for registration in &facts.registrations {
         let Some((account, purpose)) = parse_name(&registration.name) else {
             if registration.account.is_some() {
-                report.foreign.push(registration.clone());
+                report.foreign.push((registration.clone(), Foreign::NotOurName));
             }
             continue;
         };
+        // Registered, for the missing ones; ours only with the note (or the operator's word).
+        registered.insert((account, purpose));
+        if registration.made_by().is_none() && !options.adopt_unmarked {
+            report.foreign.push((registration.clone(), Foreign::Unmarked));
+            continue;
+        }
         let problem = match facts.accounts.iter().find(|a| a.id == account) {
             None => Problem::OutsideOrganization,
+            Some(a) if !a.in_scope => continue,
             Some(a) if a.standing != Standing::Active => Problem::Inactive(a.standing),
-            Some(a) if !a.in_target => Problem::OutsideTarget,
-            Some(_) if !facts.purposes.iter().any(|p| p == purpose) => Problem::UndeclaredPurpose,
-            Some(_) => {
-                registered.insert((account, purpose));
-                continue;
-            }
+            // An account the StackSet targets but has no instance in yet is missing its
+            // instance, not gone.
+            Some(a) => match instance(&a.id) {
+                Some(None) if !a.in_target => Problem::NoStackInstance,
+                None if !a.in_target => Problem::OutsideTarget,
+                _ if !facts.purposes.of(account).iter().any(|p| p == purpose) => Problem::UndeclaredPurpose,
+                _ => continue,
+            },
         };
+        registered.remove(&(account, purpose));
         report
             .account(account)
             .orphans
             .push((registration.clone(), problem));
     }
-    for account in facts
-        .accounts
-        .iter()
-        .filter(|a| a.in_target && a.standing == Standing::Active)
-    {
+    for account in facts.accounts.iter().filter(|a| {
+        a.in_scope
+            && a.standing == Standing::Active
+            && (a.in_target || matches!(instance(&a.id), Some(Some(_))))
+    }) {
         report.checked += 1;
         let missing: Vec<String> = facts
             .purposes
+            .of(&account.id)
             .iter()
             .filter(|p| !registered.contains(&(account.id.as_str(), p.as_str())))
             .cloned()
@@ -154,7 +223,7 @@ pub fn reconcile(facts: &Facts) -> Report {
         if !missing.is_empty() {
             let entry = report.account(&account.id);
             entry.missing = missing;
-            entry.instance = facts.instances.iter().find(|i| i.account == account.id).cloned();
+            entry.instance = instance(&account.id).flatten().cloned();
         }
     }
     report.accounts.sort_by(|a, b| a.account.cmp(&b.account));

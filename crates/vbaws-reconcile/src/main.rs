@@ -8,13 +8,16 @@ use serde_json::json;
 use tokio::time::Instant;
 use vbaws_client::{Client, Credentials, Trust};
 use vbaws_reconcile::{
-    RetryTarget, Sources, StackSet, declared_purposes, fix, gather, reconcile, retry_commands,
+    Options, RetryTarget, Sources, StackSet, fix, gather,
+    read::DeclaredStackSet,
+    reconcile, retry_commands,
     sdk::{self, Access},
 };
 
 /// Compares the Veeam Backup for AWS appliance's registrations with the Organization's accounts
 /// and the roles StackSet, says what drifted and why, and with --fix removes the orphaned
-/// registrations this project made.
+/// registrations this project made whose accounts AWS says are closed, suspended or gone, or
+/// whose stack instance is gone.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -40,12 +43,13 @@ struct Args {
     /// The profile that may read the secret (the backup account), when not --profile.
     #[arg(long)]
     secret_profile: Option<String>,
-    /// The OUs the roles StackSet targets (repeat, or comma-separated); OUs below count too.
-    #[arg(long = "ou", required = true, value_delimiter = ',')]
-    target_ous: Vec<String>,
-    /// The roles StackSet: its instances explain missing registrations, and its template says
-    /// which purposes each account registers.
-    #[arg(long)]
+    /// Compare only the accounts below these OUs (repeat, or comma-separated). The StackSet's
+    /// own OUs say which accounts it targets; without --stack-set, these do.
+    #[arg(long = "ou", value_delimiter = ',')]
+    ous: Vec<String>,
+    /// The roles StackSet: its OUs, instances (with their parameter overrides) and template say
+    /// which registrations each account should have.
+    #[arg(long, required_unless_present = "ous")]
     stack_set: Option<String>,
     /// Who calls the StackSet APIs: the management account (SELF) or a delegated administrator.
     #[arg(long, value_enum, default_value_t = CallAs::Self_)]
@@ -68,9 +72,18 @@ struct Args {
     role_arn: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Remove the orphaned registrations this project made (after printing the plan).
+    /// Remove the orphaned registrations this project made whose reason to exist AWS says is
+    /// gone (after printing the plan).
     #[arg(long)]
     fix: bool,
+    /// Remove this orphaned registration (its ID, as the report prints it) even though AWS does
+    /// not say it is gone; repeat for more.
+    #[arg(long = "remove", value_name = "ID")]
+    remove: Vec<String>,
+    /// Registrations named <account>-<purpose> without this project's note in their
+    /// description (made before it wrote one) are this project's too.
+    #[arg(long)]
+    adopt_unmarked: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_seconds: u64,
@@ -113,51 +126,64 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     let client = appliance(args).await?;
     let organizations = aws_sdk_organizations::Client::new(&aws);
     let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
-    let purposes = match &args.roles_template {
-        Some(path) => Some(read_purposes(path, &args.parameters)?),
+    let declared = match &args.roles_template {
+        Some(path) => Some(read_declared(path, &args.parameters)?),
         None => None,
     };
     let delegated_admin = matches!(args.call_as, CallAs::DelegatedAdmin);
     let sources = Sources {
         appliance: &client,
         organizations: &organizations,
-        target_ous: &args.target_ous,
+        ous: &args.ous,
         stack_set: args.stack_set.as_deref().map(|name| StackSet {
             client: &cloudformation,
             name,
             delegated_admin,
         }),
-        purposes: purposes.as_deref(),
+        declared: declared.as_ref(),
     };
     let facts = gather(sources, deadline).await.map_err(|e| e.to_string())?;
-    let report = reconcile(&facts);
+    let report = reconcile(
+        &facts,
+        Options {
+            adopt_unmarked: args.adopt_unmarked,
+        },
+    );
     let retry = args.stack_set.as_deref().map_or_else(Vec::new, |stack_set| {
         let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
         retry_commands(
             &report,
             RetryTarget {
                 stack_set,
-                target_ous: &args.target_ous,
+                target_ous: &facts.target_ous,
                 region: &region,
                 delegated_admin,
             },
         )
     });
+    // What --fix removes (shown in the JSON either way), and what this run removes.
     let plan = fix::plan(&report);
+    let mut removals = if args.fix { plan.clone() } else { Vec::new() };
+    for chosen in fix::chosen(&report, &args.remove)? {
+        if !removals.contains(&chosen) {
+            removals.push(chosen);
+        }
+    }
+    let undecided = fix::undecided(&report);
     let text = matches!(args.format, Format::Text);
     if text {
         print!("{report}");
         print_retry(&report, &retry, args.stack_set.is_some());
-        if args.fix && !plan.is_empty() {
-            println!("\nThe plan: remove {} orphaned registrations", plan.len());
-            for removal in &plan {
+        if !removals.is_empty() {
+            println!("\nThe plan: remove {} orphaned registrations", removals.len());
+            for removal in &removals {
                 let r = &removal.registration;
                 println!("  {} ({}): {}", r.name, r.id, removal.problem);
             }
         }
     }
-    let fixed = if args.fix && !plan.is_empty() {
-        let fixed = fix::apply(&client, &plan, deadline).await;
+    let fixed = if !removals.is_empty() {
+        let fixed = fix::apply(&client, &removals, deadline).await;
         if text {
             print!("\n{fixed}");
         }
@@ -172,13 +198,17 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
             "accounts": report.accounts,
             "foreign": report.foreign,
             "plan": plan,
+            "undecided": undecided,
             "fixed": fixed,
             "retry_commands": retry,
         });
         println!("{document:#}");
     }
     let remains = match &fixed {
-        Some(fixed) => report.drift().missing > 0 || !fixed.in_use.is_empty() || fixed.has_failures(),
+        Some(fixed) => {
+            let left = report.drift().orphaned - fixed.removed.len();
+            report.drift().missing > 0 || left > 0 || fixed.has_failures()
+        }
         None => report.has_drift(),
     };
     Ok(if remains {
@@ -211,13 +241,19 @@ fn key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?} is not Key=Value, such as Services=ec2,rds"))
 }
 
-fn read_purposes(path: &std::path::Path, parameters: &[(String, String)]) -> Result<Vec<String>, String> {
+fn read_declared(
+    path: &std::path::Path,
+    parameters: &[(String, String)],
+) -> Result<DeclaredStackSet, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the roles template {}: {e}", path.display()))?;
     let template = vbaws_template::Template::from_yaml(&text)
         .map_err(|e| format!("the roles template {} is not a template: {e}", path.display()))?;
-    let parameters: Vec<(&str, &str)> = parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Ok(declared_purposes(&template, &parameters))
+    Ok(DeclaredStackSet {
+        template,
+        parameters: parameters.to_vec(),
+        organizational_units: Vec::new(),
+    })
 }
 
 /// The appliance client: trust from the flags, credentials from the secret or the environment.

@@ -66,6 +66,7 @@ pub async fn registrations(
             role_name: role.cross_account_role.as_ref().map(|r| r.role_name.clone()),
             id: role.id,
             name: role.name,
+            description: role.description,
         })
         .collect())
 }
@@ -110,20 +111,34 @@ pub async fn accounts_below(
 }
 
 /// Every account of the Organization, each marked whether one of `target_ous` (or an OU below
-/// one) holds it.
+/// one) holds it, and whether one of `scope_ous` does (every account is in scope when none are
+/// given).
 pub async fn accounts(
     organizations: &aws_sdk_organizations::Client,
     target_ous: &[String],
+    scope_ous: &[String],
 ) -> Result<Vec<Account>, ReadError> {
-    let mut in_target = BTreeSet::new();
-    for ou in target_ous {
-        in_target.extend(
-            accounts_below(organizations, ou)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id),
-        );
-    }
+    let below = |ous: &[String]| {
+        let ous = ous.to_vec();
+        async move {
+            let mut found = BTreeSet::new();
+            for ou in &ous {
+                found.extend(
+                    accounts_below(organizations, ou)
+                        .await?
+                        .into_iter()
+                        .map(|(id, _)| id),
+                );
+            }
+            Ok::<_, ReadError>(found)
+        }
+    };
+    let in_target = below(target_ous).await?;
+    let in_scope = if scope_ous == target_ous {
+        in_target.clone()
+    } else {
+        below(scope_ous).await?
+    };
     let mut pages = organizations.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
     while let Some(page) = pages.next().await {
@@ -133,6 +148,7 @@ pub async fn accounts(
                     id: id.to_owned(),
                     standing: standing(account),
                     in_target: in_target.contains(id),
+                    in_scope: scope_ous.is_empty() || in_scope.contains(id),
                 });
             }
         }
@@ -155,19 +171,28 @@ fn call_as(delegated_admin: bool) -> CallAs {
     }
 }
 
-/// The roles StackSet's template and parameter values, as `DescribeStackSet` returns them.
+/// The roles StackSet's template, parameter values and deployment targets, as
+/// `DescribeStackSet` returns them (or a template and parameters the operator gives).
 #[derive(Debug, Clone)]
 pub struct DeclaredStackSet {
     pub template: vbaws_template::Template,
     pub parameters: Vec<(String, String)>,
+    /// The OUs it deploys to (`OrganizationalUnitIds`); empty when not reported.
+    pub organizational_units: Vec<String>,
 }
 
 impl DeclaredStackSet {
     /// The purposes its stacks register.
     pub fn purposes(&self) -> Vec<String> {
+        self.purposes_with(&[])
+    }
+
+    /// The purposes a stack instance with these parameter overrides registers.
+    pub fn purposes_with(&self, overrides: &[(String, String)]) -> Vec<String> {
         let parameters: Vec<(&str, &str)> = self
             .parameters
             .iter()
+            .chain(overrides)
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         crate::declared_purposes(&self.template, &parameters)
@@ -202,7 +227,39 @@ pub async fn declared_stack_set(
             Some((p.parameter_key()?.to_owned(), value.to_owned()))
         })
         .collect();
-    Ok(DeclaredStackSet { template, parameters })
+    let organizational_units = set
+        .map(|s| s.organizational_unit_ids().to_vec())
+        .unwrap_or_default();
+    Ok(DeclaredStackSet {
+        template,
+        parameters,
+        organizational_units,
+    })
+}
+
+/// A stack instance's own parameter values (`DescribeStackInstance`'s `ParameterOverrides`).
+pub async fn instance_overrides(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack_set: &str,
+    instance: &StackInstance,
+    delegated_admin: bool,
+) -> Result<Vec<(String, String)>, ReadError> {
+    let described = cloudformation
+        .describe_stack_instance()
+        .stack_set_name(stack_set)
+        .stack_instance_account(&instance.account)
+        .stack_instance_region(&instance.region)
+        .call_as(call_as(delegated_admin))
+        .send()
+        .await
+        .map_err(aws("DescribeStackInstance"))?;
+    Ok(described
+        .stack_instance()
+        .map(|i| i.parameter_overrides())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| Some((p.parameter_key()?.to_owned(), p.parameter_value()?.to_owned())))
+        .collect())
 }
 
 /// The roles StackSet's instances. `delegated_admin` when the caller is the Organization's
@@ -238,6 +295,7 @@ pub async fn stack_instances(
                 _ => status,
             },
             reason: summary.status_reason().map(str::to_owned),
+            overrides: Vec::new(),
         });
     }
     Ok(instances)

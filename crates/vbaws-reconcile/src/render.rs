@@ -49,12 +49,12 @@ impl fmt::Display for Report {
                 ]);
             }
         }
-        for registration in &self.foreign {
+        for (registration, why) in &self.foreign {
             rows.push([
                 registration.account.clone().unwrap_or_default(),
                 registration.name.clone(),
                 "foreign".into(),
-                "not named <account>-<purpose>: not made by this project, never touched".into(),
+                why.to_string(),
             ]);
         }
         if rows.is_empty() {
@@ -80,6 +80,18 @@ impl fmt::Display for Report {
                 w1 = widths[1],
                 w2 = widths[2]
             )?;
+        }
+        let undecided = crate::fix::undecided(self);
+        if !undecided.is_empty() {
+            writeln!(
+                f,
+                "\n--fix leaves these orphans, since AWS does not say their reason to exist is gone; once you have \
+                 checked one (an instance's parameter overrides, an OU left out), add --remove <ID> to this command:"
+            )?;
+            for removal in undecided {
+                let r = &removal.registration;
+                writeln!(f, "  --remove {}  ({}: {})", r.id, r.name, removal.problem)?;
+            }
         }
         Ok(())
     }

@@ -12,10 +12,49 @@ pub enum Problem {
     OutsideOrganization,
     /// Its account is suspended, closing or closed.
     Inactive(Standing),
-    /// Its account is active but outside the OUs the StackSet targets.
+    /// Its account is active and outside the OUs the roles StackSet targets, and the StackSet
+    /// has no stack instance there (any more).
+    NoStackInstance,
+    /// Its account is active but outside the OUs given, and no StackSet was read to tell
+    /// whether it still has a stack instance.
     OutsideTarget,
-    /// Its purpose is not one the roles template declares (any more).
+    /// Its purpose is not one its account's stack declares, as far as the StackSet's parameters
+    /// (and the instance's overrides, when read) tell.
     UndeclaredPurpose,
+}
+
+impl Problem {
+    /// Whether AWS itself says the registration's reason to exist is gone: the account closed,
+    /// suspended or out of the Organization, or its stack instance deleted. Only these are
+    /// removed without the operator's word.
+    pub fn is_evidence_of_absence(self) -> bool {
+        matches!(
+            self,
+            Self::OutsideOrganization | Self::Inactive(_) | Self::NoStackInstance
+        )
+    }
+}
+
+/// Why a registration is not this project's to touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Foreign {
+    /// Not named `<account>-<purpose>`.
+    NotOurName,
+    /// Named like this project's registrations, without the note the configurator writes into
+    /// their description.
+    Unmarked,
+}
+
+impl std::fmt::Display for Foreign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotOurName => "not named <account>-<purpose>: not made by this project, never touched",
+            Self::Unmarked => {
+                "no note of this project in its description (made by hand, another tool, or an earlier release): never touched"
+            }
+        })
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -26,6 +65,7 @@ impl std::fmt::Display for Problem {
             Self::Inactive(Standing::PendingClosure) => f.write_str("the account is being closed"),
             Self::Inactive(Standing::Closed) => f.write_str("the account is closed"),
             Self::Inactive(_) => f.write_str("the account is not active"),
+            Self::NoStackInstance => f.write_str("the roles StackSet has no stack instance in the account"),
             Self::OutsideTarget => f.write_str("the account is outside the target OUs"),
             Self::UndeclaredPurpose => f.write_str("the roles template declares no such purpose"),
         }
@@ -52,8 +92,8 @@ pub struct Report {
     pub checked: usize,
     /// The accounts with drift.
     pub accounts: Vec<AccountReport>,
-    /// Registrations this project did not make: listed, never touched.
-    pub foreign: Vec<Registration>,
+    /// Registrations this project did not make, and why that is said: listed, never touched.
+    pub foreign: Vec<(Registration, Foreign)>,
 }
 
 impl Report {

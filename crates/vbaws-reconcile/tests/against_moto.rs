@@ -6,7 +6,8 @@
 use std::{path::Path, process::Output, time::Duration};
 
 use tokio::time::Instant;
-use vbaws_reconcile::{Facts, Problem, Standing, read, reconcile};
+use vbaws_client::MadeBy;
+use vbaws_reconcile::{Facts, Options, Problem, Purposes, Standing, read, reconcile};
 use vbaws_sim::{Config, Sim, User};
 use vbaws_testkit::{
     Moto,
@@ -31,9 +32,8 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
         .await
         .expect("close");
 
-    let accounts = read::accounts(org, std::slice::from_ref(&workloads))
-        .await
-        .expect("accounts");
+    let ous = std::slice::from_ref(&workloads);
+    let accounts = read::accounts(org, ous, ous).await.expect("accounts");
     let find = |id: &str| accounts.iter().find(|x| x.id == id).expect("listed").clone();
     assert!(
         find(&a).in_target && find(&b).in_target,
@@ -77,10 +77,10 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
         (format!("{a}-ec2"), a.as_str()),
         (format!("{a}-worker"), a.as_str()),
         (format!("{closed}-ec2"), closed.as_str()),
-        ("hand-made".to_owned(), outside.as_str()),
     ] {
-        appliance.sim.add_role(&name, account, "VeeamRole", None);
+        register(&appliance.sim, &name, account);
     }
+    appliance.sim.add_role("hand-made", &outside, "VeeamRole", None);
     let client = vbaws_client::Client::builder(appliance.url())
         .trust(vbaws_client::Trust::Pinned(
             appliance.identity.fingerprint.parse().expect("fingerprint"),
@@ -93,12 +93,16 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
         .expect("registrations");
     assert_eq!(registrations.len(), 5, "every page, the default role included");
 
-    let report = reconcile(&Facts {
-        registrations,
-        accounts,
-        instances,
-        purposes: vec!["ec2".into(), "worker".into()],
-    });
+    let report = reconcile(
+        &Facts {
+            registrations,
+            accounts,
+            instances: Some(instances),
+            purposes: Purposes::same(vec!["ec2".into(), "worker".into()]),
+            target_ous: ous.to_vec(),
+        },
+        Options::default(),
+    );
     let orphans: Vec<(String, Problem)> = report
         .accounts
         .iter()
@@ -114,6 +118,17 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
         .expect("b is missing both");
     assert_eq!(missing.missing, ["ec2", "worker"]);
     assert_eq!(report.foreign.len(), 1);
+}
+
+/// A registration as the configurator makes it: with the note of the stack that made it.
+fn register(sim: &Sim, name: &str, account: &str) -> String {
+    let id = sim.add_role(name, account, "VeeamRole", None);
+    let made_by = MadeBy::new(
+        "arn:aws:cloudformation:us-east-1:1:stack/StackSet-vbaws-veeam-roles-1/uuid",
+        "Reg",
+    );
+    sim.describe_role(&id, &made_by.describe(Some("registered by the configurator")));
+    id
 }
 
 async fn simulator() -> vbaws_sim::Running {
@@ -154,20 +169,62 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// An Organization drifted in every way the command reports, then `--fix`.
+/// The roles StackSet in moto: a small template with the roles template's `Services`, and an
+/// instance in each of `accounts`, with its own `Services` where one is given.
+async fn roles_stack_set(config: &aws_config::SdkConfig, accounts: &[(&String, Option<&str>)]) {
+    use aws_sdk_cloudformation::types::Parameter;
+    let cloudformation = aws_sdk_cloudformation::Client::new(config);
+    let template = "Parameters:\n  Services:\n    Type: String\n    Default: ec2\nResources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n";
+    cloudformation
+        .create_stack_set()
+        .stack_set_name("vbaws-veeam-roles")
+        .template_body(template)
+        .send()
+        .await
+        .expect("stack set");
+    for (account, services) in accounts {
+        let mut create = cloudformation
+            .create_stack_instances()
+            .stack_set_name("vbaws-veeam-roles")
+            .accounts(account.as_str())
+            .regions("us-east-1");
+        if let Some(services) = services {
+            create = create.parameter_overrides(
+                Parameter::builder()
+                    .parameter_key("Services")
+                    .parameter_value(*services)
+                    .build(),
+            );
+        }
+        create.send().await.expect("instance");
+    }
+}
+
+/// An Organization drifted in every way the command reports; then `--fix` removes only what
+/// AWS says is gone, and `--remove` what the operator names; nothing valid is removed.
 #[tokio::test]
-async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_may() {
+async fn the_command_reports_each_drift_and_removes_only_on_strong_evidence() {
     let moto = Moto::start().await.expect("moto");
     let config = sdk_config(&moto).await;
     let organization = Organization::create(&config).await.expect("organization");
     let (org, root) = (&organization.client, organization.root.as_str());
     let workloads = organization.ou(root, "Workloads").await.expect("ou");
     let prod = organization.ou(&workloads, "Prod").await.expect("ou");
-    let right = organization.account("right", &workloads).await.expect("account");
-    let failed = organization.account("failed", &prod).await.expect("account");
-    let closed = organization.account("closed", &workloads).await.expect("account");
-    let leaver = organization.account("leaver", &workloads).await.expect("account");
-    let outside = organization.account("outside", root).await.expect("account");
+    // An OU the StackSet targets too, left off the command line.
+    let data = organization.ou(root, "Data").await.expect("ou");
+    let account = |name: &'static str, ou: &str| {
+        let (organization, ou) = (organization.clone(), ou.to_owned());
+        async move { organization.account(name, &ou).await.expect("account") }
+    };
+    let right = account("right", &workloads).await;
+    let overridden = account("overridden", &workloads).await;
+    let undeclared = account("undeclared", &workloads).await;
+    let unmarked = account("unmarked", &workloads).await;
+    let failed = account("failed", &prod).await;
+    let closed = account("closed", &workloads).await;
+    let leaver = account("leaver", &workloads).await;
+    let outside = account("outside", root).await;
+    let analytics = account("analytics", &data).await;
     org.close_account()
         .account_id(&closed)
         .send()
@@ -178,15 +235,18 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
         .send()
         .await
         .expect("leave");
-
-    stack_set(
+    roles_stack_set(
         &config,
-        "vbaws-veeam-roles",
-        EMPTY_TEMPLATE,
-        std::slice::from_ref(&failed),
+        &[
+            (&right, None),
+            (&overridden, Some("ec2,rds")),
+            (&undeclared, None),
+            (&unmarked, None),
+            (&failed, None),
+            (&analytics, None),
+        ],
     )
-    .await
-    .expect("stack set");
+    .await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let secret_arn = secrets
         .create_secret()
@@ -201,38 +261,63 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
 
     let appliance = simulator().await;
     let sim = &appliance.sim;
-    for (name, owner) in [
-        (format!("{right}-ec2"), &right),
-        (format!("{right}-worker"), &right),
-        (format!("{closed}-ec2"), &closed),
-        (format!("{closed}-worker"), &closed),
-        (format!("{leaver}-ec2"), &leaver),
-        (format!("{outside}-ec2"), &outside),
-        ("prod backups".to_owned(), &outside),
+    for (owner, purposes) in [
+        (&right, &["ec2", "worker"][..]),
+        (&overridden, &["ec2", "worker", "rds"]),
+        (&undeclared, &["ec2", "worker", "efs"]),
+        (&unmarked, &["worker"]),
+        (&closed, &["ec2", "worker"]),
+        (&leaver, &["ec2"]),
+        (&outside, &["ec2"]),
+        (&analytics, &["ec2", "worker"]),
     ] {
-        sim.add_role(&name, owner, "VeeamRole", None);
+        for purpose in purposes {
+            register(sim, &format!("{owner}-{purpose}"), owner);
+        }
     }
-    let in_use = sim
-        .roles()
+    sim.add_role(&format!("{unmarked}-ec2"), &unmarked, "VeeamRole", None);
+    sim.add_role("prod backups", &outside, "VeeamRole", None);
+    let id_of = |name: String| {
+        sim.roles()
+            .into_iter()
+            .find(|r| r.name == name)
+            .expect("registered")
+            .id
+    };
+    sim.mark_in_use(&id_of(format!("{closed}-worker")), "policy 'Nightly EC2'");
+    let efs = id_of(format!("{undeclared}-efs"));
+    let valid = |sim: &Sim| {
+        let names = sim.registration_names();
+        let mut kept: Vec<String> = [
+            format!("{right}-ec2"),
+            format!("{right}-worker"),
+            format!("{overridden}-ec2"),
+            format!("{overridden}-worker"),
+            format!("{overridden}-rds"),
+            format!("{undeclared}-ec2"),
+            format!("{undeclared}-worker"),
+            format!("{unmarked}-ec2"),
+            format!("{unmarked}-worker"),
+            format!("{analytics}-ec2"),
+            format!("{analytics}-worker"),
+            "prod backups".to_owned(),
+        ]
         .into_iter()
-        .find(|r| r.name == format!("{closed}-worker"))
-        .expect("registered")
-        .id;
-    sim.mark_in_use(&in_use, "policy 'Nightly EC2'");
+        .filter(|n| !names.contains(n))
+        .collect();
+        kept.sort();
+        kept
+    };
 
     let ou_arg = format!("--ou={workloads}");
-    let report = command(
-        &moto,
-        &appliance,
-        &[
-            &ou_arg,
-            "--stack-set",
-            "vbaws-veeam-roles",
-            "--secret-id",
-            &secret_arn,
-        ],
-    )
-    .await;
+    let base = [
+        ou_arg.as_str(),
+        "--stack-set",
+        "vbaws-veeam-roles",
+        "--secret-id",
+        &secret_arn,
+    ];
+    let report = command(&moto, &appliance, &base).await;
     let text = stdout(&report);
     assert_eq!(
         report.status.code(),
@@ -241,97 +326,89 @@ async fn the_command_reports_each_drift_and_fix_removes_exactly_the_orphans_it_m
         String::from_utf8_lossy(&report.stderr)
     );
     for expected in [
-        format!("{closed}-ec2"),
         // moto reports a closed account SUSPENDED, as AWS does for the 90 days after closing.
-        "orphaned  the account is suspended".to_owned(),
-        format!("{leaver}-ec2"),
-        "the account is not in the organization".to_owned(),
-        format!("{outside}-ec2"),
-        "the account is outside the target OUs".to_owned(),
-        format!("{failed}  ec2, worker"),
-        "missing   stack instance".to_owned(),
+        format!("{closed}-ec2     orphaned  the account is suspended"),
+        format!("{leaver}-ec2     orphaned  the account is not in the organization"),
+        format!("{undeclared}-efs orphaned  the roles template declares no such purpose"),
+        format!("{failed}  ec2, worker     missing   stack instance"),
+        format!("{unmarked}-ec2   foreign   no note of this project"),
         "prod backups".to_owned(),
+        format!("--remove {efs}"),
         format!(
             "update-stack-instances --stack-set-name vbaws-veeam-roles --regions us-east-1 --deployment-targets '{{\"AccountFilterType\":\"INTERSECTION\",\"Accounts\":[\"{failed}\"]"
         ),
     ] {
-        assert!(text.contains(&expected), "{expected:?} not in\n{text}");
+        let squeezed = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            squeezed(&text).contains(&squeezed(&expected)),
+            "{expected:?} not in\n{text}"
+        );
     }
-    assert!(
-        !text.contains(&format!("{right}-")),
-        "a consistent account is not listed:\n{text}"
-    );
-    let untouched = sim.requests().iter().filter(|r| r.method == "DELETE").count();
-    assert_eq!(untouched, 0, "without --fix nothing is removed");
+    for quiet in [&right, &overridden, &analytics, &outside] {
+        assert!(
+            !text.contains(&format!("{quiet}-")),
+            "{quiet} is not drift, or outside the OU given:\n{text}"
+        );
+    }
+    assert_eq!(sim.requests().iter().filter(|r| r.method == "DELETE").count(), 0);
 
-    let json = command(
-        &moto,
-        &appliance,
-        &[
-            &ou_arg,
-            "--format",
-            "json",
-            "--stack-set",
-            "vbaws-veeam-roles",
-            "--secret-id",
-            &secret_arn,
-        ],
-    )
-    .await;
+    let json = command(&moto, &appliance, &[&base[..], &["--format", "json"]].concat()).await;
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(json.status.code(), Some(1));
-    assert_eq!(document["checked"], 2, "right and failed are active in the OUs");
     assert_eq!(document["drift"]["orphaned"], 4, "{document:#}");
     assert_eq!(document["drift"]["missing"], 2);
-    assert_eq!(document["drift"]["foreign"], 1);
-    assert_eq!(document["plan"].as_array().map(Vec::len), Some(4));
+    assert_eq!(document["drift"]["foreign"], 2);
+    assert_eq!(document["plan"].as_array().map(Vec::len), Some(3), "{document:#}");
+    assert_eq!(document["undecided"][0]["registration"]["id"], efs.as_str());
 
-    // The fix, with the credentials from the environment this time.
-    let fixed = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbaws-reconcile"))
-        .args([
-            "--api-url",
-            &appliance.url(),
-            "--cert-sha256",
-            &appliance.identity.fingerprint,
-        ])
-        .args([
-            "--roles-template",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../template/roles.yaml"),
-        ])
-        .args([ou_arg.as_str(), "--fix"])
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("VEEAM_USERNAME", "reader")
-        .env("VEEAM_PASSWORD", "pw")
-        .output()
-        .await
-        .expect("runs");
+    let fixed = command(&moto, &appliance, &[&base[..], &["--fix"]].concat()).await;
     let text = stdout(&fixed);
-    assert_eq!(fixed.status.code(), Some(1), "missing and in-use remain: {text}");
-    assert!(
-        text.contains("The plan: remove 4 orphaned registrations"),
-        "{text}"
+    assert_eq!(
+        fixed.status.code(),
+        Some(1),
+        "missing, in use and undecided remain: {text}"
     );
-    assert!(text.contains("Removed 3 orphaned registrations."), "{text}");
+    assert!(text.contains("Removed 2 orphaned registrations."), "{text}");
+    assert!(text.contains(&format!("kept     {closed}-worker")), "{text}");
     assert!(
-        text.contains(&format!("kept     {closed}-worker")) && text.contains("Nightly EC2"),
-        "{text}"
+        sim.registration_names().contains(&format!("{undeclared}-efs")),
+        "--fix leaves it"
     );
-    assert!(text.contains("give --stack-set to see its instances"), "{text}");
-    let left = sim.registration_names();
-    let mut expected = vec![
-        format!("{right}-ec2"),
-        format!("{right}-worker"),
-        format!("{closed}-worker"),
-        "prod backups".to_owned(),
+    assert_eq!(valid(sim), Vec::<String>::new(), "nothing valid is removed");
+
+    // The whole Organization: the StackSet's instances alone say which accounts it serves, and
+    // an account with none is gone for it; the Data OU's account, with its instance, is right.
+    let whole = [
+        "--stack-set",
+        "vbaws-veeam-roles",
+        "--secret-id",
+        &secret_arn,
+        "--fix",
     ];
-    expected.sort();
-    assert_eq!(left, expected, "only the orphans that may go are gone");
+    let text = stdout(&command(&moto, &appliance, &whole).await);
+    assert!(
+        text.contains(&format!("{outside}-ec2")) && text.contains("the roles StackSet has no stack instance"),
+        "{text}"
+    );
+    assert!(text.contains("Removed 1 orphaned registrations."), "{text}");
+    assert!(!text.contains(&format!("{analytics}-")), "{text}");
+    assert_eq!(valid(sim), Vec::<String>::new(), "nothing valid is removed");
+
+    let removed = command(&moto, &appliance, &[&base[..], &["--remove", &efs]].concat()).await;
+    assert!(
+        stdout(&removed).contains("Removed 1 orphaned registrations."),
+        "{}",
+        stdout(&removed)
+    );
+    assert!(!sim.registration_names().contains(&format!("{undeclared}-efs")));
+    let typo = command(
+        &moto,
+        &appliance,
+        &[&base[..], &["--remove", "not-an-orphan"]].concat(),
+    )
+    .await;
+    assert_eq!(typo.status.code(), Some(2), "an ID that is no orphan is refused");
+    assert_eq!(valid(sim), Vec::<String>::new(), "nothing valid is removed");
 }
 
 #[tokio::test]
@@ -357,9 +434,7 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
     let workloads = organization.ou(root, "Workloads").await.expect("ou");
     let member = organization.account("member", &workloads).await.expect("account");
     for purpose in ["ec2", "worker"] {
-        appliance
-            .sim
-            .add_role(&format!("{member}-{purpose}"), &member, "VeeamRole", None);
+        register(&appliance.sim, &format!("{member}-{purpose}"), &member);
     }
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     secrets

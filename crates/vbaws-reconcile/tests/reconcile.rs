@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use vbaws_client::MadeBy;
 use vbaws_reconcile::{
-    Account, Drift, Facts, Problem, Registration, RetryTarget, StackInstance, Standing, declared_purposes,
-    fix, reconcile, retry_commands,
+    Account, Drift, Facts, Foreign, Options, Problem, Purposes, Registration, RetryTarget, StackInstance,
+    Standing, declared_purposes, fix, retry_commands,
 };
 
 fn purposes() -> Vec<String> {
@@ -15,12 +16,18 @@ fn purposes() -> Vec<String> {
     declared_purposes(&template, &[])
 }
 
+fn reconcile(facts: &Facts) -> vbaws_reconcile::Report {
+    vbaws_reconcile::reconcile(facts, Options::default())
+}
+
+/// A registration the configurator made: named `<account>-<purpose>`, with its note.
 fn registration(name: &str, account: &str) -> Registration {
     Registration {
         id: format!("id-{name}"),
         name: name.to_owned(),
         account: Some(account.to_owned()),
         role_name: Some("VeeamRole".to_owned()),
+        description: Some(MadeBy::new("arn:aws:cloudformation:r:1:stack/s/uuid", "Reg").describe(None)),
     }
 }
 
@@ -29,6 +36,17 @@ fn account(id: &str, standing: Standing, in_target: bool) -> Account {
         id: id.to_owned(),
         standing,
         in_target,
+        in_scope: true,
+    }
+}
+
+fn instance(account: &str) -> StackInstance {
+    StackInstance {
+        account: account.into(),
+        region: "eu-west-1".into(),
+        status: "CURRENT".into(),
+        reason: None,
+        overrides: Vec::new(),
     }
 }
 
@@ -53,8 +71,9 @@ fn a_consistent_organization_has_no_drift() {
             account("222222222222", Standing::Active, true),
             account("999999999999", Standing::Active, false),
         ],
-        instances: Vec::new(),
-        purposes: purposes(),
+        instances: None,
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -76,8 +95,9 @@ fn every_kind_of_orphan_is_named_with_its_reason() {
             account("444444444444", Standing::Active, false),
             account("555555555555", Standing::Active, true),
         ],
-        instances: Vec::new(),
-        purposes: purposes(),
+        instances: None,
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
     };
     let report = reconcile(&facts);
     let orphans: Vec<(&str, Problem)> = report
@@ -114,15 +134,15 @@ fn missing_registrations_carry_the_stack_instances_reason() {
             account("222222222222", Standing::Active, true),
             account("333333333333", Standing::Suspended, true),
         ],
-        instances: vec![StackInstance {
-            account: "222222222222".into(),
-            region: "eu-west-1".into(),
+        instances: Some(vec![StackInstance {
             status: "INOPERABLE".into(),
             reason: Some(
                 "Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role".into(),
             ),
-        }],
-        purposes: purposes(),
+            ..instance("222222222222")
+        }]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
     };
     let report = reconcile(&facts);
     let missing: Vec<(&str, Vec<String>, Option<&str>)> = report
@@ -159,17 +179,27 @@ fn registrations_not_made_by_this_project_are_listed_and_not_drift() {
         name: "Default Backup Restore".into(),
         account: None,
         role_name: Some("Default Backup Restore".into()),
+        description: Some("Default Backup Restore".into()),
     });
     let facts = Facts {
         registrations,
         accounts: vec![account("111111111111", Standing::Active, true)],
-        instances: Vec::new(),
-        purposes: purposes(),
+        instances: None,
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
-    let foreign: Vec<&str> = report.foreign.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(foreign, ["prod backups"], "the appliance's own role is neither");
+    let foreign: Vec<(&str, Foreign)> = report
+        .foreign
+        .iter()
+        .map(|(r, f)| (r.name.as_str(), *f))
+        .collect();
+    assert_eq!(
+        foreign,
+        [("prod backups", Foreign::NotOurName)],
+        "the appliance's own role is neither"
+    );
 }
 
 #[test]
@@ -206,13 +236,16 @@ fn mixed() -> Facts {
             account("444444444444", Standing::Active, true),
             account("555555555555", Standing::Active, true),
         ],
-        instances: vec![StackInstance {
-            account: "444444444444".into(),
-            region: "eu-west-1".into(),
-            status: "OUTDATED (FAILED)".into(),
-            reason: Some("ResourceLogicalId:WorkerRegistration, ResourceStatusReason:the appliance could not assume role".into()),
-        }],
-        purposes: purposes(),
+        instances: Some(vec![
+            instance("111111111111"),
+            StackInstance {
+                status: "OUTDATED (FAILED)".into(),
+                reason: Some("ResourceLogicalId:WorkerRegistration, ResourceStatusReason:the appliance could not assume role".into()),
+                ..instance("444444444444")
+            },
+        ]),
+        purposes: Purposes::same(purposes()),
+        target_ous: vec!["ou-ab12-workloads".into()],
     }
 }
 
@@ -252,8 +285,9 @@ fn the_text_report_names_every_drift_with_its_reason() {
     let clean = reconcile(&Facts {
         registrations: both("111111111111"),
         accounts: vec![account("111111111111", Standing::Active, true)],
-        instances: Vec::new(),
-        purposes: purposes(),
+        instances: None,
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
     });
     assert_eq!(
         clean.to_string().trim(),
@@ -296,4 +330,193 @@ fn missing_registrations_get_the_command_that_retries_their_stack_instances() {
             r#"aws cloudformation create-stack-instances --stack-set-name vbaws-veeam-roles --regions us-east-1 --deployment-targets '{"AccountFilterType":"INTERSECTION","Accounts":["555555555555"],"OrganizationalUnitIds":["ou-ab12-workloads"]}' --call-as DELEGATED_ADMIN"#,
         ]
     );
+}
+
+fn orphans(report: &vbaws_reconcile::Report) -> Vec<(String, Problem)> {
+    report
+        .accounts
+        .iter()
+        .flat_map(|a| a.orphans.iter().map(|(r, p)| (r.name.clone(), *p)))
+        .collect()
+}
+
+#[test]
+fn with_the_stacksets_instances_an_account_without_one_is_gone_and_one_with_one_is_not() {
+    let facts = Facts {
+        registrations: [both("444444444444"), both("666666666666")].concat(),
+        accounts: vec![
+            account("444444444444", Standing::Active, false),
+            // Outside the OUs given, but the StackSet still has its instance there.
+            account("666666666666", Standing::Active, false),
+        ],
+        instances: Some(vec![instance("666666666666")]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+    };
+    let report = reconcile(&facts);
+    assert_eq!(
+        orphans(&report),
+        [
+            ("444444444444-ec2".to_owned(), Problem::NoStackInstance),
+            ("444444444444-worker".to_owned(), Problem::NoStackInstance),
+        ]
+    );
+    assert_eq!(
+        report.checked, 1,
+        "the account with an instance is expected, wherever it is"
+    );
+}
+
+#[test]
+fn an_instances_overrides_declare_its_own_purposes() {
+    let mut registrations = both("555555555555");
+    registrations.push(registration("555555555555-rds", "555555555555"));
+    let mut facts = Facts {
+        registrations,
+        accounts: vec![account("555555555555", Standing::Active, true)],
+        instances: Some(vec![instance("555555555555")]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+    };
+    assert_eq!(
+        orphans(&reconcile(&facts)),
+        [("555555555555-rds".to_owned(), Problem::UndeclaredPurpose)]
+    );
+    facts.purposes.accounts.insert(
+        "555555555555".into(),
+        vec!["ec2".into(), "rds".into(), "worker".into()],
+    );
+    assert!(
+        !reconcile(&facts).has_drift(),
+        "its Services override declares rds"
+    );
+}
+
+#[test]
+fn the_ous_given_narrow_the_comparison_and_never_widen_it() {
+    let mut facts = Facts {
+        registrations: [both("111111111111"), both("222222222222"), both("777777777777")].concat(),
+        accounts: vec![
+            account("111111111111", Standing::Active, true),
+            Account {
+                in_scope: false,
+                ..account("222222222222", Standing::Active, true)
+            },
+            Account {
+                in_scope: false,
+                ..account("333333333333", Standing::Active, true)
+            },
+        ],
+        instances: Some(vec![instance("111111111111"), instance("222222222222")]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+    };
+    let report = reconcile(&facts);
+    // 222… and 333… are outside the OUs given: neither orphaned nor missing. 777… left the
+    // Organization: it is in no OU, so no OU can leave it out.
+    let names: Vec<String> = orphans(&report).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["777777777777-ec2", "777777777777-worker"]);
+    assert_eq!(report.checked, 1);
+    facts.accounts[1].in_scope = true;
+    assert_eq!(reconcile(&facts).checked, 2);
+}
+
+#[test]
+fn a_name_alone_is_not_this_projects_mark() {
+    let mut unmarked = registration("111111111111-ec2", "111111111111");
+    unmarked.description = Some("EC2 role, registered by hand".into());
+    let closed = Registration {
+        description: None,
+        ..registration("333333333333-ec2", "333333333333")
+    };
+    let facts = Facts {
+        registrations: vec![
+            unmarked,
+            registration("111111111111-worker", "111111111111"),
+            closed,
+        ],
+        accounts: vec![
+            account("111111111111", Standing::Active, true),
+            account("333333333333", Standing::Closed, true),
+        ],
+        instances: None,
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+    };
+    let report = reconcile(&facts);
+    assert!(
+        !report.has_drift(),
+        "an unmarked registration still counts as there: {report:#?}"
+    );
+    let foreign: Vec<(&str, Foreign)> = report
+        .foreign
+        .iter()
+        .map(|(r, f)| (r.name.as_str(), *f))
+        .collect();
+    assert_eq!(
+        foreign,
+        [
+            ("111111111111-ec2", Foreign::Unmarked),
+            ("333333333333-ec2", Foreign::Unmarked)
+        ]
+    );
+    let adopted = vbaws_reconcile::reconcile(&facts, Options { adopt_unmarked: true });
+    assert_eq!(
+        orphans(&adopted),
+        [("333333333333-ec2".to_owned(), Problem::Inactive(Standing::Closed))],
+        "--adopt-unmarked takes the operator's word for it"
+    );
+}
+
+#[test]
+fn the_fix_removes_only_what_aws_says_is_gone() {
+    let mut registrations = both("222222222222");
+    registrations.extend(both("444444444444"));
+    registrations.push(registration("555555555555-rds", "555555555555"));
+    registrations.extend(both("555555555555"));
+    registrations.extend(both("888888888888"));
+    let facts = Facts {
+        registrations,
+        accounts: vec![
+            account("444444444444", Standing::Active, false),
+            account("555555555555", Standing::Active, true),
+            account("888888888888", Standing::Suspended, true),
+        ],
+        instances: Some(vec![instance("555555555555")]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+    };
+    let report = reconcile(&facts);
+    let planned: Vec<(String, Problem)> = fix::plan(&report)
+        .into_iter()
+        .map(|r| (r.registration.name, r.problem))
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            ("222222222222-ec2".to_owned(), Problem::OutsideOrganization),
+            ("222222222222-worker".to_owned(), Problem::OutsideOrganization),
+            ("444444444444-ec2".to_owned(), Problem::NoStackInstance),
+            ("444444444444-worker".to_owned(), Problem::NoStackInstance),
+            (
+                "888888888888-ec2".to_owned(),
+                Problem::Inactive(Standing::Suspended)
+            ),
+            (
+                "888888888888-worker".to_owned(),
+                Problem::Inactive(Standing::Suspended)
+            ),
+        ]
+    );
+    let undecided = fix::undecided(&report);
+    assert_eq!(undecided.len(), 1);
+    assert_eq!(undecided[0].registration.name, "555555555555-rds");
+    assert!(
+        report.to_string().contains("--remove id-555555555555-rds"),
+        "{report}"
+    );
+    let chosen = fix::chosen(&report, &["id-555555555555-rds".into()]).expect("an orphan");
+    assert_eq!(chosen, undecided);
+    let refused = fix::chosen(&report, &["id-555555555555-ec2".into()]).expect_err("not an orphan");
+    assert!(refused.contains("not an orphaned registration"), "{refused}");
 }

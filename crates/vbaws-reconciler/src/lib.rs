@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use vbaws_client::Client;
-use vbaws_reconcile::{AccountReport, Drift, Sources, StackSet, fix, gather, reconcile};
+use vbaws_reconcile::{AccountReport, Drift, Options, Sources, StackSet, fix, gather, reconcile};
 use veeam_configurator::{CredentialsError, CredentialsSource};
 
 /// The function's own environment variables (beyond the configurator's appliance settings).
@@ -200,19 +200,20 @@ impl Reconciler {
             Sources {
                 appliance: &client,
                 organizations: &ready.organizations,
-                target_ous: &settings.target_ous,
+                ous: &settings.target_ous,
                 stack_set: Some(StackSet {
                     client: &ready.cloudformation,
                     name: &settings.stack_set,
                     delegated_admin: settings.delegated_admin,
                 }),
-                purposes: None,
+                declared: None,
             },
             deadline,
         )
         .await
         .map_err(Error::Read)?;
-        let report = reconcile(&facts);
+        // Registrations without this project's note are never this function's to remove.
+        let report = reconcile(&facts, Options::default());
         for line in report.to_string().lines().filter(|l| !l.is_empty()) {
             if report.has_drift() {
                 warn!("{line}");

@@ -74,11 +74,14 @@ async fn world() -> World {
     )
     .await
     .expect("simulator");
+    // Registered by the configurator: each with the note of the stack that made it.
+    let made_by =
+        vbaws_client::MadeBy::new("arn:aws:cloudformation:us-east-1:1:stack/s/uuid", "Registration");
     for account in [&member, &closed] {
         for purpose in ["ec2", "worker"] {
-            appliance
-                .sim
-                .add_role(&format!("{account}-{purpose}"), account, "VeeamRole", None);
+            let sim = &appliance.sim;
+            let id = sim.add_role(&format!("{account}-{purpose}"), account, "VeeamRole", None);
+            sim.describe_role(&id, &made_by.describe(None));
         }
     }
     let extension = SecretsExtension::start(SESSION).await.expect("extension");

@@ -143,6 +143,13 @@ impl Sim {
         id
     }
 
+    /// Sets a role's description, as a client's PUT would.
+    pub fn describe_role(&self, id: &str, description: &str) {
+        if let Some(role) = self.lock().roles.iter_mut().find(|r| r.id == id) {
+            role.description = Some(description.into());
+        }
+    }
+
     /// Marks a role as used by a policy, so that it cannot be deleted.
     pub fn mark_in_use(&self, id: &str, by: &str) {
         if let Some(role) = self.lock().roles.iter_mut().find(|r| r.id == id) {
@@ -398,6 +405,12 @@ impl State {
         let (account_id, role_name) = (other.account_id.as_str(), other.role_name.as_str());
         if let Some(problem) = self.validate_name(&name, id).into_iter().next() {
             return Err(Problem::validation(problem.message));
+        }
+        // The REST reference's maxLength for AmazonAccountCreateSpec.description.
+        if description.as_ref().is_some_and(|d| d.chars().count() > 512) {
+            return Err(Problem::validation(
+                "The description must be at most 512 characters.",
+            ));
         }
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) || role_name.is_empty() {
             return Err(Problem::validation(

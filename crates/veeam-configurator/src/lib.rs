@@ -235,6 +235,7 @@ impl Configurator {
             account: &account,
             url: &ready.settings.api_url,
             secret_id: ready.credentials.secret_id(),
+            made_by: vbaws_client::MadeBy::new(&request.stack_id, &request.logical_resource_id),
         };
         match work.run(&request.action, props).await {
             // The appliance refused the credentials, at the first login or after the password

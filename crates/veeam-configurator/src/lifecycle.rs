@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use vbaws_cfn::{Action, Outcome};
-use vbaws_client::{AmazonAccount, Client, CrossAccountSpec, Deleted, RoleSpec, Roles};
+use vbaws_client::{AmazonAccount, Client, CrossAccountSpec, Deleted, MadeBy, RoleSpec, Roles};
 
 use crate::{Error, Properties, metrics::Effect, parse_physical_id, physical_id};
 
@@ -21,6 +21,9 @@ pub(crate) struct Work<'a> {
     pub account: &'a str,
     pub url: &'a str,
     pub secret_id: &'a str,
+    /// Noted in every registration's description: the reconciliation removes only what
+    /// carries it.
+    pub made_by: MadeBy,
 }
 
 impl Work<'_> {
@@ -31,7 +34,7 @@ impl Work<'_> {
     fn spec(&self, props: &Properties) -> RoleSpec {
         RoleSpec {
             name: props.display_name(self.account),
-            description: props.description.clone(),
+            description: Some(self.made_by.describe(props.description.as_deref())),
             role: CrossAccountSpec {
                 account_id: self.account.to_owned(),
                 role_name: props.role_name.clone(),

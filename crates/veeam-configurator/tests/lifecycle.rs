@@ -26,7 +26,11 @@ async fn create_registers_the_role_with_its_external_id() {
         ("123456789012-ec2", ACCOUNT, "VeeamEc2Role")
     );
     assert_eq!(role.external_id.as_deref(), Some(EXT_ID));
-    assert_eq!(role.description.as_deref(), Some("Veeam role"));
+    assert_eq!(
+        role.description.as_deref(),
+        Some("Veeam role [vbaws:5b3a7c10-0000-4000-8000-123456789012/Ec2RoleRegistration]"),
+        "the description, with the note of the stack and resource that made it"
+    );
     assert_eq!(answer["Data"]["VeeamRoleId"], role.id.as_str());
     assert_eq!(answer["Data"]["VeeamRoleName"], "123456789012-ec2");
     assert_eq!(
@@ -250,7 +254,10 @@ async fn update_converges_in_place_or_replaces_when_the_identity_changes() {
     let role = &rig.registrations()[0];
     assert_eq!(
         (role.external_id.as_deref(), role.description.as_deref()),
-        (Some("RotatedExternalId0002"), Some("rotated"))
+        (
+            Some("RotatedExternalId0002"),
+            Some("rotated [vbaws:5b3a7c10-0000-4000-8000-123456789012/Ec2RoleRegistration]")
+        )
     );
 
     let mut moved = rotated.clone();
