@@ -50,12 +50,13 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	  || { echo "README.md's layout table and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
 
 .PHONY: templates
-templates: tools ## cfn-lint and the cfn-guard rules on the templates, and the rules' own tests
+templates: tools ## cfn-lint, the cfn-guard rules (and their own tests) and checkov on the templates
 	cfn-lint template/*.yaml
 	cfn-guard test --rules-file template/rules/promises.guard --test-data template/rules/promises.tests.yaml
 	cfn-guard validate --rules template/rules/promises.guard $(addprefix --data ,$(wildcard template/*.yaml)) --show-summary fail
 	cfn-guard test --rules-file template/rules/worker-network.guard --test-data template/rules/worker-network.tests.yaml
 	cfn-guard validate --rules template/rules/worker-network.guard --data template/worker-network.yaml --show-summary fail
+	$(PY) scripts/checkov.py
 
 # Deployment checks against moto: worker-network.yaml through moto's CloudFormation, and
 # roles.yaml rolled out to a mocked organization's OU by the project's CloudFormation player
@@ -137,6 +138,7 @@ LAMBDAS_PARAMETERS = ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
   CloudFormationPath=$(CLOUDFORMATION_PATH) \
   $(if $(APPLIANCE_SG),ApplianceSecurityGroupId=$(APPLIANCE_SG)) \
   $(if $(ROUTE_TABLES),S3GatewayRouteTableIds=$(ROUTE_TABLES)) \
+  $(if $(S3_PREFIX_LIST),S3PrefixListId=$(S3_PREFIX_LIST)) \
   $(if $(SECRETS_ENDPOINT_SG),SecretsManagerEndpointSecurityGroupId=$(SECRETS_ENDPOINT_SG)) \
   $(if $(ENDPOINTS_SG),ExistingEndpointsSecurityGroupId=$(ENDPOINTS_SG)) \
   $(if $(EVENT_CONFIRMATION),EventConfirmation=$(EVENT_CONFIRMATION)) \

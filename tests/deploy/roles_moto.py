@@ -25,6 +25,8 @@ import local_moto
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEMO = ROOT / "target" / "debug" / "vbaws-demo"
 APPLIANCE_ROLE = "arn:aws:iam::111111111111:role/VeeamBackupInstance"
+# The configurator's execution role in the demo's world (vbaws_testkit::CONFIGURATOR_ROLE_ARN).
+CONFIGURATOR_ROLE = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B3C4D"
 # Every service roles.yaml offers: each role lands in each member account.
 SERVICES = "ec2,rds,efs,dynamodb,fsx,redshift,redshift-serverless,vpc"
 
@@ -52,6 +54,9 @@ def land(iam, resources):
         if kind == "AWS::IAM::Role":
             iam.create_role(RoleName=props["RoleName"], Path=props.get("Path", "/"), Description=props.get("Description", ""),
                             AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
+            for inline in props.get("Policies", []):
+                iam.put_role_policy(RoleName=props["RoleName"], PolicyName=inline["PolicyName"],
+                                    PolicyDocument=json.dumps(inline["PolicyDocument"]))
         elif kind == "AWS::IAM::ManagedPolicy":
             arn = iam.create_policy(PolicyName=logical, Path=props.get("Path", "/"), Description=props.get("Description", "")[:1000],
                                     PolicyDocument=json.dumps(props["PolicyDocument"]))["Policy"]["Arn"]
@@ -82,7 +87,9 @@ def main():
             iam = iam_in(kw, account)
             land(iam, resources[account])
             ids = []
-            roles = [props["RoleName"] for _, kind, props in resources[account] if kind == "AWS::IAM::Role"]
+            # The appliance's roles; the event reader role is the configurator's, checked below.
+            roles = [props["RoleName"] for logical, kind, props in resources[account]
+                     if kind == "AWS::IAM::Role" and logical != "EventReaderRole"]
             if len(roles) != len(SERVICES.split(",")) + 1:
                 problems.append(f"{account}: {len(roles)} roles for the services {SERVICES} (and the worker role)")
             for role in roles:
@@ -111,8 +118,21 @@ def main():
             passing = [s for s in document["Statement"] if s.get("Action") == "iam:PassRole"]
             if [s.get("Resource") for s in passing] != [f"arn:aws:iam::{account}:role/VeeamWorkerRole"]:
                 problems.append(f"{account}: iam:PassRole is not limited to the worker role: {passing}")
+            reader = iam.get_role(RoleName="vbaws-event-reader")["Role"]["AssumeRolePolicyDocument"]
+            if isinstance(reader, str):
+                reader = json.loads(reader)
+            pinned = [s.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn") for s in reader["Statement"]]
+            if pinned != [CONFIGURATOR_ROLE]:
+                problems.append(f"{account}: the event reader role trusts {pinned}, not the configurator's role alone")
+            reading = iam.get_role_policy(RoleName="vbaws-event-reader", PolicyName="read-this-stack")["PolicyDocument"]
+            if isinstance(reading, str):
+                reading = json.loads(reading)
+            targets = [s["Resource"] for s in reading["Statement"]]
+            if len(targets) != 1 or f":{account}:stack/" not in targets[0]:
+                problems.append(f"{account}: the event reader role reads {targets}, not its own stack alone")
             policies = sum(1 for _, kind, _ in resources[account] if kind == "AWS::IAM::ManagedPolicy")
-            print(f"{account}: {len(roles)} roles with distinct external IDs, {policies} policies, 1 instance profile")
+            print(f"{account}: {len(roles)} roles with distinct external IDs, {policies} policies, 1 instance profile, "
+                  "the event reader role")
     finally:
         proc.kill()
     for problem in problems:

@@ -118,7 +118,8 @@ pub async fn measure(accounts: usize) -> Result<Reconciliation, Error> {
     )
     .await
     .map_err(Error::start)?;
-    let made_by = vbaws_client::MadeBy::new("arn:aws:cloudformation:us-east-1:1:stack/s/uuid", "Registration");
+    let made_by =
+        vbaws_client::MadeBy::new("arn:aws:cloudformation:us-east-1:1:stack/s/uuid", "Registration");
     for id in ids.iter().skip(missing) {
         for purpose in ["ec2", "worker"] {
             let sim = &appliance.sim;

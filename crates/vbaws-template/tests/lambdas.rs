@@ -112,7 +112,17 @@ fn the_confirmation_endpoints_security_group_needs_an_existing_endpoint() {
         broken("eu-west-1", &[given]),
         ["EndpointsSecurityGroupOnlyForExistingEndpoints"]
     );
-    assert!(broken("eu-west-1", &[given, ("CloudFormationPath", "ExistingEndpoint")]).is_empty());
+    assert!(
+        broken(
+            "eu-west-1",
+            &[
+                given,
+                ("CloudFormationPath", "ExistingEndpoint"),
+                ("S3PrefixListId", "pl-6da54004")
+            ]
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -299,5 +309,84 @@ fn the_alarms_watch_the_metrics_the_functions_publish() {
     assert!(
         watched.iter().any(|(f, _)| f == "vbaws-reconciler"),
         "{watched:?}"
+    );
+}
+
+/// Where the configurator's security group lets HTTPS go, as `(destination property, value as
+/// written)`, under `changes` to the working parameters.
+fn https_destinations(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let lambdas = template("lambdas.yaml");
+    let mut parameters = WORKING.to_vec();
+    parameters.extend_from_slice(changes);
+    let context = Context::for_stack(
+        &lambdas,
+        "111111111111",
+        "eu-west-1",
+        "vbaws-lambdas",
+        &parameters,
+    );
+    lambdas
+        .resources()
+        .filter(|r| r.resource_type == "AWS::EC2::SecurityGroupEgress")
+        .filter(|r| r.properties["GroupId"]["Ref"] == "ConfiguratorSecurityGroup")
+        .filter(|r| r.properties["FromPort"] == 443)
+        .filter(|r| {
+            context
+                .creates(&lambdas, r.condition)
+                .expect("conditions evaluate")
+        })
+        .filter_map(|r| {
+            ["CidrIp", "DestinationPrefixListId", "DestinationSecurityGroupId"]
+                .into_iter()
+                .find_map(|key| r.properties.get(key).map(|v| (key.to_owned(), v.to_string())))
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_nat_path_https_leaves_only_for_s3_and_the_endpoints() {
+    let private = [
+        ("S3Path", "ExistingGatewayEndpoint"),
+        ("S3GatewayRouteTableIds", ""),
+        ("S3PrefixListId", "pl-6da54004"),
+        ("CloudFormationPath", "CreateEndpoint"),
+    ];
+    assert!(broken("eu-west-1", &private).is_empty());
+    let mut destinations = https_destinations(&private);
+    destinations.sort();
+    assert_eq!(
+        destinations,
+        [
+            (
+                "DestinationPrefixListId".to_owned(),
+                r#"{"Ref":"S3PrefixListId"}"#.to_owned()
+            ),
+            (
+                "DestinationSecurityGroupId".to_owned(),
+                r#"{"Ref":"ConfirmationEndpointSecurityGroup"}"#.to_owned()
+            ),
+            (
+                "DestinationSecurityGroupId".to_owned(),
+                r#"{"Ref":"SecretsManagerEndpointSecurityGroup"}"#.to_owned()
+            ),
+        ]
+    );
+    let mut without_list = private.to_vec();
+    without_list.push(("S3PrefixListId", ""));
+    assert_eq!(
+        broken("eu-west-1", &without_list),
+        ["PrivatePathsNeedTheirDestinations"]
+    );
+    let mut existing = private.to_vec();
+    existing.push(("StsPath", "ExistingEndpoint"));
+    assert_eq!(
+        broken("eu-west-1", &existing),
+        ["PrivatePathsNeedTheirDestinations"]
+    );
+
+    // A NAT path (here CloudFormation's) reaches public addresses.
+    assert_eq!(
+        https_destinations(&[]),
+        [("CidrIp".to_owned(), r#""0.0.0.0/0""#.to_owned())]
     );
 }

@@ -116,3 +116,81 @@ fn every_policy_fits_in_a_managed_policy() {
         );
     }
 }
+
+/// Whoever holds the appliance's credentials acts through these roles: a role it may pass, or a
+/// service-linked role it may create, must be bound to the one service that needs it, or an
+/// administrator role of the account could be handed to a restored resource.
+#[test]
+fn every_pass_role_and_service_linked_role_is_bound_to_its_service() {
+    let text = std::fs::read_to_string(root().join("template/roles.yaml")).expect("roles.yaml");
+    let roles = Template::from_yaml(&text).expect("template");
+    let mut bound = Vec::new();
+    for policy in roles
+        .resources()
+        .filter(|r| r.resource_type == "AWS::IAM::ManagedPolicy")
+    {
+        for statement in policy.properties["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("statements")
+        {
+            let actions: Vec<String> = match &statement["Action"] {
+                Value::String(a) => vec![a.to_ascii_lowercase()],
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (action, key) in [
+                ("iam:passrole", "iam:PassedToService"),
+                ("iam:createservicelinkedrole", "iam:AWSServiceName"),
+            ] {
+                if !actions.iter().any(|a| a == action) {
+                    continue;
+                }
+                assert_eq!(
+                    actions.len(),
+                    1,
+                    "{}: {action} shares a statement with other actions, so it cannot have its own condition",
+                    policy.logical_id
+                );
+                let service = statement["Condition"]["StringEquals"][key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: {action} without a {key} condition", policy.logical_id));
+                assert!(
+                    service.ends_with(".amazonaws.com"),
+                    "{}: {service}",
+                    policy.logical_id
+                );
+                bound.push((
+                    policy.logical_id.to_owned(),
+                    action.to_owned(),
+                    service.to_owned(),
+                ));
+            }
+        }
+    }
+    for expected in [
+        ("RdsRestorePolicy", "iam:passrole", "rds.amazonaws.com"),
+        (
+            "RdsRestorePolicy",
+            "iam:createservicelinkedrole",
+            "rds.amazonaws.com",
+        ),
+        ("RedshiftRestorePolicy", "iam:passrole", "redshift.amazonaws.com"),
+        (
+            "RedshiftServerlessRestorePolicy",
+            "iam:passrole",
+            "redshift-serverless.amazonaws.com",
+        ),
+        ("Ec2RestorePolicy", "iam:passrole", "ec2.amazonaws.com"),
+    ] {
+        let expected = (
+            expected.0.to_owned(),
+            expected.1.to_owned(),
+            expected.2.to_owned(),
+        );
+        assert!(bound.contains(&expected), "{expected:?} not in {bound:?}");
+    }
+}
