@@ -8,9 +8,12 @@ use std::{
 
 use serde_json::json;
 use vbaws_sim::{Config, Sim, User};
+use vbaws_template::{Answer, Ledger};
 use vbaws_testkit::{
-    Completion, Deadline, Lambda, RuntimeApi, Sandbox, SecretsExtension, configurator_env,
-    events::{Event, resource},
+    CONFIGURATOR_ROLE_ARN, Cloud, Completion, Deadline, Lambda, RuntimeApi, Sandbox, SecretsExtension,
+    configurator_env,
+    events::{ACCOUNT, Event, STACK_NAME, resource},
+    member_stack,
 };
 
 use vbaws_demo::{World, world::ROLES_PARAMETERS};
@@ -50,10 +53,12 @@ pub fn percentile(samples: &[f64], p: f64) -> f64 {
 }
 
 /// The local pieces a configurator needs, without moto: the ResponseURL stand-in is in-process,
-/// so warm latency measures the function, not a Python server.
+/// so warm latency measures the function, not a Python server. CloudFormation's part is played
+/// through the STS and CloudFormation stand-in: each event is confirmed, as in AWS.
 struct Rig {
     appliance: vbaws_sim::Running,
     extension: SecretsExtension,
+    cloud: Cloud,
 }
 
 const PASSWORD: &str = "bench-password";
@@ -74,18 +79,34 @@ impl Rig {
             "bench",
             &json!({"username": "bench", "password": PASSWORD}).to_string(),
         );
-        Ok(Self { appliance, extension })
+        let cloud = Cloud::start(&Ledger::default()).await.map_err(Error::start)?;
+        member_stack(
+            cloud.ledger(),
+            ACCOUNT,
+            "us-east-1",
+            STACK_NAME,
+            CONFIGURATOR_ROLE_ARN,
+        );
+        Ok(Self {
+            appliance,
+            extension,
+            cloud,
+        })
     }
 
     fn env(&self, function: Function) -> Vec<(&'static str, String)> {
         match function {
-            Function::Configurator => configurator_env(
-                &self.appliance.url(),
-                &self.appliance.identity.fingerprint,
-                self.extension.port(),
-                "bench",
-                "bench-token",
-            ),
+            Function::Configurator => {
+                let mut env = configurator_env(
+                    &self.appliance.url(),
+                    &self.appliance.identity.fingerprint,
+                    self.extension.port(),
+                    "bench",
+                    "bench-token",
+                );
+                env.extend(self.cloud.configurator_env());
+                env
+            }
             Function::RandomExtId => Vec::new(),
         }
     }
@@ -129,10 +150,16 @@ pub async fn measure_function(
     let lambda = Lambda::start(&binary, &env).await.map_err(Error::start)?;
     // The first event pays for the login and the secret: it is the cold one, not measured.
     for n in 0..=warm_events {
+        let event = Rig::event(function, n);
+        let ledger = rig.cloud.ledger();
         let started = Instant::now();
+        ledger.sending(&event);
         let delivery = lambda
-            .deliver(&Rig::event(function, n), Deadline::In(Duration::from_secs(30)))
+            .deliver(&event, Deadline::In(Duration::from_secs(30)))
             .await;
+        if let Some(answer) = &delivery.answer {
+            ledger.answered(&event, &Answer::from_json(&answer.json()));
+        }
         if delivery.completion != Completion::Response("null".into()) {
             return Err(Error::Unanswered {
                 function,
@@ -171,6 +198,8 @@ pub struct Rollout {
     pub elapsed: Duration,
     pub appliance_requests: usize,
     pub logins: u64,
+    /// The configurator's calls to confirm events: STS, CloudFormation.
+    pub confirmation_calls: (usize, usize),
 }
 
 pub async fn rollout(
@@ -213,5 +242,10 @@ pub async fn rollout(
         elapsed,
         appliance_requests: world.appliance.sim.requests().len(),
         logins: world.appliance.sim.logins(),
+        confirmation_calls: {
+            let calls = world.cloud.calls();
+            let sts = calls.iter().filter(|c| *c == "AssumeRole").count();
+            (sts, calls.len() - sts)
+        },
     })
 }

@@ -51,6 +51,13 @@ pub fn render(results: &Results, zips: &Path) -> String {
             format!("{per_registration:.3}"),
         ),
         ("Logins", rollout.logins.to_string()),
+        (
+            "Calls to confirm events (STS, CloudFormation)",
+            format!(
+                "{}, {}",
+                rollout.confirmation_calls.0, rollout.confirmation_calls.1
+            ),
+        ),
         ("FAILED answers", rollout.failed.to_string()),
     ];
     for (what, value) in rows {
@@ -189,6 +196,10 @@ fn chaos_section(c: &vbaws_demo::chaos::ChaosReport) -> String {
         ("Sandboxes killed mid-event", c.kills.to_string()),
         ("S3 PUTs answered 503 (and retried)", c.s3_refusals.to_string()),
         ("Extra appliance requests per registration", format!("{:.2}", c.extra_requests_per_registration())),
+        (
+            "Calls to confirm events (STS, CloudFormation)",
+            format!("{}, {}", c.confirmation_calls.0, c.confirmation_calls.1),
+        ),
         ("Stack time p50 / p99", format!("{:.1} s / {:.1} s", percentile(&times, 50.0) / 1000.0, percentile(&times, 99.0) / 1000.0)),
         ("Wall time", format!("{:.0} s", c.elapsed.as_secs_f64())),
     ];
@@ -268,6 +279,7 @@ mod tests {
                 elapsed: Duration::from_secs(2),
                 appliance_requests: 21,
                 logins: 2,
+                confirmation_calls: (10, 20),
             },
             reconciliation: crate::Reconciliation {
                 accounts: 100,

@@ -106,6 +106,8 @@ pub struct ChaosReport {
     /// Events whose two answers (before and after a kill) disagree.
     pub disagreements: Vec<String>,
     pub appliance_requests: usize,
+    /// The configurator's calls to confirm events: STS, CloudFormation.
+    pub confirmation_calls: (usize, usize),
     pub s3_refusals: usize,
     /// Each stack's creation time.
     pub stack_times: Vec<Duration>,
@@ -322,6 +324,11 @@ fn report(world: &World, plan: &ChaosPlan, stack_times: Vec<Duration>, elapsed: 
         duplicates: per_role.values().filter(|n| **n > 1).count(),
         disagreements,
         appliance_requests: world.appliance.sim.requests().len(),
+        confirmation_calls: {
+            let calls = world.cloud.calls();
+            let sts = calls.iter().filter(|c| *c == "AssumeRole").count();
+            (sts, calls.len() - sts)
+        },
         s3_refusals: puts.iter().filter(|p| p.status == 503).count(),
         stack_times,
         elapsed,
