@@ -111,6 +111,7 @@ bench: tools package ## Measure the functions, a 1000-account rollout and reconc
 # ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------
 # Every variable can be given on the command line: make deploy-lambdas BUCKET=… ORG_ID=… …
 REGION ?= $(shell aws configure get region 2>/dev/null)
+comma := ,
 PREFIX ?= vbaws
 LAMBDAS_STACK ?= $(PREFIX)-lambdas
 STACKSET ?= $(PREFIX)-veeam-roles
@@ -173,14 +174,15 @@ preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, O
 # Read-only unless FIX=1. Run it where Organizations and the StackSet can be read (PROFILE, or
 # ROLE_ARN to assume), with the appliance reachable (API_URL) and its credentials' SECRET_ID.
 .PHONY: reconcile
-reconcile: ## Appliance vs Organization drift (API_URL CERT_SHA256 SECRET_ID OU [STACK_SET] [FIX=1] [FORMAT=json])
-	@for v in API_URL CERT_SHA256 SECRET_ID OU; do \
+reconcile: ## Appliance vs Organization drift (API_URL CERT_SHA256 SECRET_ID [STACK_SET] [OU] [FIX=1] [REMOVE=id,…] [FORMAT=json])
+	@for v in API_URL CERT_SHA256 SECRET_ID; do \
 	  test -n "$${!v}" || { echo "$$v is required (see the README's reconciliation section)"; exit 2; }; done
 	cargo build --quiet --locked -p vbaws-reconcile
 	target/debug/vbaws-reconcile --api-url $(API_URL) --cert-sha256 $(CERT_SHA256) --secret-id $(SECRET_ID) \
-	  --ou $(OU) --stack-set $(or $(STACK_SET),$(STACKSET)) --call-as $(CALL_AS) --region $(REGION) \
+	  $(if $(OU),--ou $(OU)) --stack-set $(or $(STACK_SET),$(STACKSET)) --call-as $(CALL_AS) --region $(REGION) \
 	  $(if $(PROFILE),--profile $(PROFILE)) $(if $(SECRET_PROFILE),--secret-profile $(SECRET_PROFILE)) \
-	  $(if $(ROLE_ARN),--role-arn $(ROLE_ARN)) --format $(or $(FORMAT),text) $(if $(FIX),--fix)
+	  $(if $(ROLE_ARN),--role-arn $(ROLE_ARN)) --format $(or $(FORMAT),text) $(if $(FIX),--fix) \
+	  $(foreach id,$(subst $(comma), ,$(REMOVE)),--remove $(id)) $(if $(ADOPT_UNMARKED),--adopt-unmarked)
 
 .PHONY: trusted-access
 trusted-access: ## Activate trusted access for StackSets (once, from the management account)
