@@ -35,6 +35,19 @@ fn normal(actions: impl IntoIterator<Item = String>) -> BTreeSet<String> {
     actions.into_iter().map(|a| a.to_ascii_lowercase()).collect()
 }
 
+/// A statement's actions, one or a list.
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn granted(roles: &Template, policy: &str) -> BTreeSet<String> {
     let resource = roles
         .resource(policy)
@@ -42,17 +55,7 @@ fn granted(roles: &Template, policy: &str) -> BTreeSet<String> {
     let statements = resource.properties["PolicyDocument"]["Statement"]
         .as_array()
         .expect("statements");
-    normal(statements.iter().flat_map(|s| {
-        match &s["Action"] {
-            Value::String(a) => vec![a.clone()],
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }))
+    normal(statements.iter().flat_map(actions))
 }
 
 #[test]
@@ -133,15 +136,7 @@ fn every_pass_role_and_service_linked_role_is_bound_to_its_service() {
             .as_array()
             .expect("statements")
         {
-            let actions: Vec<String> = match &statement["Action"] {
-                Value::String(a) => vec![a.to_ascii_lowercase()],
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let actions: Vec<String> = normal(actions(statement)).into_iter().collect();
             for (action, key) in [
                 ("iam:passrole", "iam:PassedToService"),
                 ("iam:createservicelinkedrole", "iam:AWSServiceName"),

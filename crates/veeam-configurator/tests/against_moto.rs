@@ -10,11 +10,11 @@
 mod harness;
 
 use aws_sdk_cloudformation::Client;
-use harness::{Rig, Setup, props, reason};
+use harness::{Rig, Setup, forgeries, props, reason};
 use serde_json::json;
 use vbaws_testkit::{
     Moto,
-    events::{CustomResource, Event, SERVICE_TOKEN, stack_id},
+    events::{CustomResource, SERVICE_TOKEN, stack_id},
     organization::{REGION, sdk_config},
 };
 
@@ -130,43 +130,6 @@ fn resource(stack_id: &str, logical_id: &str) -> CustomResource {
     CustomResource::new(stack_id, logical_id, TYPE, SERVICE_TOKEN)
 }
 
-fn forgeries(resource: &CustomResource, physical_id: &str) -> [Event; 3] {
-    let theirs = json!({"RoleName": "VeeamEc2Role", "RoleExtId": "attackers-external-id", "Purpose": "ec2"});
-    [
-        resource.create(theirs.clone()),
-        resource.update(physical_id, theirs.clone(), props("VeeamEc2Role", "ec2")),
-        resource.delete(physical_id, theirs),
-    ]
-}
-
-/// Each forgery is answered as an unconfirmed event is, and the victim's registration stays
-/// exactly as it was.
-async fn assert_changes_nothing(rig: &Rig, resource: &CustomResource, physical_id: &str, case: &str) {
-    let before = rig.registrations();
-    for event in forgeries(resource, physical_id) {
-        let answer = rig.forge(&event).await;
-        let expected = if event.request_type() == "Delete" {
-            "SUCCESS"
-        } else {
-            "FAILED"
-        };
-        assert_eq!(answer["Status"], expected, "{case}: {answer}");
-        assert!(reason(&answer).contains("could not confirm"), "{case}: {answer}");
-    }
-    let after = rig.registrations();
-    assert_eq!(
-        after
-            .iter()
-            .map(|r| (&r.name, &r.external_id))
-            .collect::<Vec<_>>(),
-        before
-            .iter()
-            .map(|r| (&r.name, &r.external_id))
-            .collect::<Vec<_>>(),
-        "{case}"
-    );
-}
-
 #[tokio::test]
 async fn only_what_moto_shows_in_progress_changes_the_appliance() {
     let moto = Moto::start().await.expect("moto");
@@ -201,36 +164,33 @@ async fn only_what_moto_shows_in_progress_changes_the_appliance() {
     // At rest, nothing about it is real.
     complete(&moto, &stack, "Ec2Registration").await;
     assert_eq!(status(&victim, &stack).await, "CREATE_COMPLETE");
-    assert_changes_nothing(&rig, &genuine, &physical_id, "a stack at rest").await;
+    rig.assert_forgeries_change_nothing(&genuine, &physical_id, "a stack at rest")
+        .await;
 
     // A made-up stack, another resource, another StackSet's stack in progress, another Region.
     let made_up = stack.replace("7d1e", "0000");
-    assert_changes_nothing(
-        &rig,
+    rig.assert_forgeries_change_nothing(
         &resource(&made_up, "Ec2Registration"),
         &physical_id,
         "no such stack",
     )
     .await;
     let busy = stack_with_registration(&victim, "StackSet-vbaws-veeam-roles-8e2f").await;
-    assert_changes_nothing(
-        &rig,
+    rig.assert_forgeries_change_nothing(
         &resource(&busy, "WorkerRegistration"),
         &physical_id,
         "no such resource",
     )
     .await;
     let foreign = stack_with_registration(&victim, "StackSet-someone-elses-9f30").await;
-    assert_changes_nothing(
-        &rig,
+    rig.assert_forgeries_change_nothing(
         &resource(&foreign, "Ec2Registration"),
         &physical_id,
         "another StackSet",
     )
     .await;
     let elsewhere = stack_id(VICTIM, "eu-west-1", "StackSet-vbaws-veeam-roles-7d1e");
-    assert_changes_nothing(
-        &rig,
+    rig.assert_forgeries_change_nothing(
         &resource(&elsewhere, "Ec2Registration"),
         &physical_id,
         "another Region",

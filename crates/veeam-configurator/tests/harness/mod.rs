@@ -246,6 +246,62 @@ impl Drop for Rig {
     }
 }
 
+/// The three events an attacker would write about `resource`, with an external ID of theirs.
+pub fn forgeries(resource: &CustomResource, physical_id: &str) -> [Event; 3] {
+    let theirs = json!({"RoleName": "VeeamEc2Role", "RoleExtId": "attackers-external-id", "Purpose": "ec2"});
+    [
+        resource.create(theirs.clone()),
+        resource.update(physical_id, theirs.clone(), props("VeeamEc2Role", "ec2")),
+        resource.delete(physical_id, theirs),
+    ]
+}
+
+impl Rig {
+    /// Sends each of [`forgeries`] past CloudFormation and checks what it got: Create and Update
+    /// FAILED with a Reason that says the event could not be confirmed (and names no
+    /// registration), Delete SUCCESS; the appliance unchanged either way.
+    pub async fn assert_forgeries_change_nothing(
+        &self,
+        resource: &CustomResource,
+        physical_id: &str,
+        case: &str,
+    ) {
+        let state = |rig: &Self| {
+            let roles: Vec<(String, String, Option<String>)> = rig
+                .registrations()
+                .into_iter()
+                .map(|r| (r.name, r.role_name, r.external_id))
+                .collect();
+            let changes = rig
+                .appliance
+                .sim
+                .requests()
+                .iter()
+                .filter(|r| r.method != "GET" && !r.path.ends_with("/token") && !r.path.contains("validate"))
+                .count();
+            (roles, changes)
+        };
+        let before = state(self);
+        for event in forgeries(resource, physical_id) {
+            let answer = self.forge(&event).await;
+            let request = event.request_type();
+            let expected = if request == "Delete" { "SUCCESS" } else { "FAILED" };
+            assert_eq!(answer["Status"], expected, "{case}, {request}: {answer}");
+            let reason = reason(&answer);
+            assert!(
+                reason.contains("could not confirm"),
+                "{case}, {request}: {reason}"
+            );
+            let victim = resource.stack_id.split(':').nth(4).unwrap_or_default();
+            assert!(
+                !reason.contains(&format!("{victim}-ec2")) && !reason.contains(physical_id),
+                "{case}, {request}: a Reason must not tell which registrations exist: {reason}"
+            );
+        }
+        assert_eq!(state(self), before, "{case}: the appliance changed");
+    }
+}
+
 pub fn reason(answer: &Value) -> &str {
     answer["Reason"].as_str().unwrap_or_default()
 }
