@@ -116,14 +116,13 @@ PREFIX ?= vbaws
 LAMBDAS_STACK ?= $(PREFIX)-lambdas
 STACKSET ?= $(PREFIX)-veeam-roles
 CALL_AS ?= DELEGATED_ADMIN
+# What make publish uploaded, for the deploy commands.
+PUBLISHED ?= dist/published.env
 
 .PHONY: publish
-publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=… [REGION=…])
+publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ under keys named after their content (BUCKET=… [REGION=…])
 	@test -n "$(BUCKET)" || { echo "BUCKET=<an S3 bucket in $(REGION)> is required"; exit 2; }
-	aws s3 cp dist/random-ext-id.zip s3://$(BUCKET)/random-ext-id.zip --region $(REGION)
-	aws s3 cp dist/veeam-configurator.zip s3://$(BUCKET)/veeam-configurator.zip --region $(REGION)
-	aws s3 cp dist/vbaws-reconciler.zip s3://$(BUCKET)/vbaws-reconciler.zip --region $(REGION)
-	aws s3 cp template/roles.yaml s3://$(BUCKET)/roles.yaml --region $(REGION)
+	PUBLISHED=$(PUBLISHED) scripts/publish.sh $(BUCKET) $(REGION)
 
 # APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated), ORG_ID,
 # S3_PATH (CreateGatewayEndpoint with ROUTE_TABLES, ExistingGatewayEndpoint or Nat), SECRETS_PATH,
@@ -134,8 +133,11 @@ publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ (BUCKET=�
 # not given), so re-running with fewer variables removes nothing and never turns
 # EVENT_CONFIRMATION=Enforce back to Report.
 LAMBDAS_PARAMETERS = ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
+  RandomExtIdKey=$$RANDOM_EXT_ID_KEY ConfiguratorKey=$$CONFIGURATOR_KEY ReconcilerKey=$$RECONCILER_KEY \
+  RolesTemplateUrl=$$ROLES_TEMPLATE_URL \
   ApplianceAddress=$(APPLIANCE_IP) ApplianceCertSha256=$(CERT_SHA256) VpcId=$(VPC) SubnetIds=$(SUBNETS) \
   OrganizationId=$(ORG_ID) S3Path=$(S3_PATH) SecretsManagerPath=$(SECRETS_PATH) StsPath=$(STS_PATH) \
+  StackSetCallAs=$(CALL_AS) \
   CloudFormationPath=$(CLOUDFORMATION_PATH) \
   $(if $(APPLIANCE_SG),ApplianceSecurityGroupId=$(APPLIANCE_SG)) \
   $(if $(ROUTE_TABLES),S3GatewayRouteTableIds=$(ROUTE_TABLES)) \
@@ -154,7 +156,10 @@ LAMBDAS_PARAMETERS = ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
 deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the README's runbook)
 	@for v in BUCKET APPLIANCE_IP CERT_SHA256 VPC SUBNETS ORG_ID S3_PATH SECRETS_PATH STS_PATH CLOUDFORMATION_PATH; do \
 	  test -n "$${!v}" || { echo "$$v is required (see the README's runbook)"; exit 2; }; done
-	aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
+	@test -f $(PUBLISHED) || { echo "$(PUBLISHED) is missing: run make publish BUCKET=$(BUCKET) first (it names what to deploy)"; exit 2; }
+	@. $(PUBLISHED); test "$$PUBLISHED_BUCKET" = "$(BUCKET)" || \
+	  { echo "$(PUBLISHED) is of bucket $$PUBLISHED_BUCKET, not $(BUCKET): run make publish BUCKET=$(BUCKET)"; exit 2; }
+	. $(PUBLISHED) && aws cloudformation deploy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
 	  --template-file template/lambdas.yaml --s3-bucket $(BUCKET) --s3-prefix templates \
 	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 	  --parameter-overrides $(strip $(LAMBDAS_PARAMETERS))
@@ -191,7 +196,8 @@ trusted-access: ## Activate trusted access for StackSets (once, from the managem
 # The StackSet commands run in the management or delegated-admin account; the function ARNs and
 # the configurator's role come from the backup account: RANDOM_EXT_ID_ARN, CONFIGURATOR_ARN and
 # CONFIGURATOR_ROLE_ARN, or BACKUP_PROFILE=<profile>.
-STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS) PREFIX=$(PREFIX)
+STACKSET_ENV = REGION=$(REGION) STACKSET=$(STACKSET) LAMBDAS_STACK=$(LAMBDAS_STACK) CALL_AS=$(CALL_AS) PREFIX=$(PREFIX) \
+  PUBLISHED=$(PUBLISHED)
 
 .PHONY: deploy-stackset
 deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLIANCE_ROLE_ARN=… BACKUP_PROFILE=… [SERVICES=ec2,rds])

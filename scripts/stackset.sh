@@ -72,6 +72,16 @@ fi
   fail "CONFIGURATOR_ROLE_ARN=$value is not an IAM role ARN"
 CONFIGURATOR_ROLE_ARN=$value
 
+# roles.yaml is larger than the 51,200 bytes CreateStackSet and UpdateStackSet take inline
+# (TemplateBody): the StackSet reads it from the URL make publish wrote, a key named after its
+# content, so an unchanged template changes nothing.
+published=${PUBLISHED:-dist/published.env}
+if [ -z "${ROLES_TEMPLATE_URL:-}" ] && [ -f "$published" ]; then
+  ROLES_TEMPLATE_URL=$(. "$published" && echo "${ROLES_TEMPLATE_URL:-}")
+fi
+[ -n "${ROLES_TEMPLATE_URL:-}" ] ||
+  fail "no published roles.yaml: run make publish BUCKET=<bucket> REGION=$REGION first (it uploads roles.yaml, which is too large to send inline), or give ROLES_TEMPLATE_URL"
+
 if [ "$action" = create ] && [ -z "${APPLIANCE_ROLE_ARN:-}" ]; then
   fail "APPLIANCE_ROLE_ARN is required: the IAM role of the appliance that assumes the member roles"
 fi
@@ -108,7 +118,7 @@ case $action in
   create)
     [ -n "${OU:-}" ] || fail "OU is required: the OU IDs to roll the roles out to (ou-…, comma-separated)"
     aws cloudformation create-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
-      --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+      --template-url "$ROLES_TEMPLATE_URL" --capabilities CAPABILITY_NAMED_IAM \
       --permission-model SERVICE_MANAGED --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
       --managed-execution Active=true --parameters "${parameters[@]}"
     aws cloudformation create-stack-instances --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
@@ -116,7 +126,7 @@ case $action in
     ;;
   update)
     aws cloudformation update-stack-set --region "$REGION" --call-as "$CALL_AS" --stack-set-name "$STACKSET" \
-      --template-body file://template/roles.yaml --capabilities CAPABILITY_NAMED_IAM \
+      --template-url "$ROLES_TEMPLATE_URL" --capabilities CAPABILITY_NAMED_IAM \
       --parameters "${parameters[@]}" "${preferences[@]}"
     ;;
   *) fail "usage: stackset.sh create|update" ;;

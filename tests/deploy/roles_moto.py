@@ -116,8 +116,11 @@ def main():
             if isinstance(document, str):
                 document = json.loads(document)
             passing = [s for s in document["Statement"] if s.get("Action") == "iam:PassRole"]
-            if [s.get("Resource") for s in passing] != [f"arn:aws:iam::{account}:role/VeeamWorkerRole"]:
-                problems.append(f"{account}: iam:PassRole is not limited to the worker role: {passing}")
+            # A restore passes the instance's own role: roles of this account, to EC2 only.
+            bound = [(s.get("Resource"), s.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService"))
+                     for s in passing]
+            if bound != [(f"arn:aws:iam::{account}:role/*", "ec2.amazonaws.com")]:
+                problems.append(f"{account}: iam:PassRole is not roles of this account to EC2 only: {passing}")
             reader = iam.get_role(RoleName="vbaws-event-reader")["Role"]["AssumeRolePolicyDocument"]
             if isinstance(reader, str):
                 reader = json.loads(reader)

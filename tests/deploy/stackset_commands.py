@@ -5,18 +5,39 @@ it, so the checks see exactly which account's credentials read the function ARNs
 parameters reach CloudFormation. Nothing talks to AWS.
 """
 
+import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAKE_AWS = """#!/usr/bin/env python3
-import json, os, sys
+import json, os, pathlib, sys
+args = sys.argv[1:]
 with open(os.environ["FAKE_AWS_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\\n")
+    log.write(json.dumps(args) + "\\n")
+def value(flag):
+    return args[args.index(flag) + 1] if flag in args else None
+# What AWS refuses: a template body over 51,200 bytes (CreateStackSet, UpdateStackSet and
+# CreateChangeSet's TemplateBody: "Length Constraints: Maximum length of 51200"), which the CLI's
+# deploy sends inline without --s3-bucket.
+body = value("--template-body") or (value("--template-file") if "--s3-bucket" not in args else None)
+if body:
+    path = body.removeprefix("file://")
+    if len(pathlib.Path(path).read_bytes()) > 51200:
+        sys.exit("An error occurred (ValidationError): 1 validation error detected: Value at 'templateBody' "
+                 "failed to satisfy constraint: Member must have length less than or equal to 51200")
+# The bucket: a folder of the keys uploaded.
+bucket = pathlib.Path(os.environ["FAKE_BUCKET"])
+if args[:2] == ["s3api", "head-object"]:
+    sys.exit(0 if (bucket / value("--key")).exists() else 255)
+if args[:2] == ["s3", "cp"]:
+    (bucket / args[3].split("/", 3)[3]).write_bytes(pathlib.Path(args[2]).read_bytes())
 if "describe-stack-set" in sys.argv:
     print(os.environ.get("FAKE_STACKSET_PARAMETERS", ""))
 if "describe-stacks" in sys.argv:
@@ -30,6 +51,11 @@ CONFIGURATOR_ROLE = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRo
 # A StackSet of this release has every parameter; one from before has fewer.
 CURRENT = "Services\tConfiguratorRoleArn"
 results = []
+# The stand-in bucket, and the manifest make publish writes, for the whole run.
+SCRATCH = pathlib.Path(tempfile.mkdtemp())
+BUCKET = SCRATCH / "bucket"
+BUCKET.mkdir()
+PUBLISHED = SCRATCH / "published.env"
 
 
 def make(target, **variables):
@@ -40,13 +66,41 @@ def make(target, **variables):
         (bin_dir / "aws").write_text(FAKE_AWS)
         (bin_dir / "aws").chmod(0o755)
         log = pathlib.Path(tmp) / "calls"
-        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_AWS_LOG=str(log))
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_AWS_LOG=str(log), FAKE_BUCKET=str(BUCKET),
+                   PUBLISHED=str(PUBLISHED))
         env.update({k: v for k, v in variables.items() if k.startswith("FAKE_")})
         args = [f"{k}={v}" for k, v in variables.items() if not k.startswith("FAKE_")]
         done = subprocess.run(["make", "--no-print-directory", target, "REGION=eu-west-1", *args],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         return done.returncode, done.stderr + done.stdout, calls
+
+
+def publish(bootstrap=b"\x7fELF release 1"):
+    """scripts/publish.sh in a scratch copy of the project with dist/ zips holding `bootstrap`;
+    returns (exit code, output, recorded calls)."""
+    project = SCRATCH / "project"
+    (project / "dist").mkdir(parents=True, exist_ok=True)
+    (project / "template").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "template" / "roles.yaml", project / "template" / "roles.yaml")
+    for function in ["random-ext-id", "veeam-configurator", "vbaws-reconciler"]:
+        with zipfile.ZipFile(project / "dist" / f"{function}.zip", "w") as z:
+            z.writestr("bootstrap", bootstrap + function.encode())
+    with tempfile.TemporaryDirectory() as tmp:
+        bin_dir = pathlib.Path(tmp)
+        (bin_dir / "aws").write_text(FAKE_AWS)
+        (bin_dir / "aws").chmod(0o755)
+        log = bin_dir / "calls"
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_AWS_LOG=str(log), FAKE_BUCKET=str(BUCKET),
+                   PUBLISHED=str(PUBLISHED))
+        done = subprocess.run([str(ROOT / "scripts" / "publish.sh"), "artifacts", "eu-west-1"], cwd=project, env=env,
+                              capture_output=True, text=True)
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return done.returncode, done.stdout + done.stderr, calls
+
+
+def manifest():
+    return dict(line.split("=", 1) for line in PUBLISHED.read_text().splitlines() if "=" in line and not line.startswith("#"))
 
 
 def check(name, condition, detail):
@@ -58,6 +112,29 @@ def parameters(calls, command):
     call = next(c for c in calls if command in c)
     return call[call.index("--parameters") + 1:]
 
+
+code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
+                        RANDOM_EXT_ID_ARN=EXT_ID, CONFIGURATOR_ARN=CONFIGURATOR, CONFIGURATOR_ROLE_ARN="arn:aws:iam::111111111111:role/C")
+check("before make publish, deploy-stackset stops: roles.yaml is too large to send inline",
+      code == 2 and "make publish" in out and not any("create-stack-set" in c for c in calls), (code, out, calls))
+
+code, out, calls = publish()
+uploads = [c for c in calls if c[:2] == ["s3", "cp"]]
+roles_digest = hashlib.sha256((ROOT / "template" / "roles.yaml").read_bytes()).hexdigest()[:16]
+check("make publish uploads each artifact under a key named after its content, and says so in the manifest",
+      code == 0 and len(uploads) == 4 and manifest()["ROLES_TEMPLATE_URL"]
+      == f"https://artifacts.s3.eu-west-1.amazonaws.com/roles-{roles_digest}.yaml"
+      and manifest()["CONFIGURATOR_KEY"].startswith("veeam-configurator-") and manifest()["PUBLISHED_BUCKET"] == "artifacts",
+      (code, out, calls))
+first = manifest()
+code, out, calls = publish()
+check("publishing an unchanged build uploads nothing and names the same keys",
+      code == 0 and not any(c[:2] == ["s3", "cp"] for c in calls) and manifest() == first, (code, out, calls))
+code, out, calls = publish(b"\x7fELF release 2")
+check("a changed build gets new keys, so CloudFormation sees a change",
+      code == 0 and len([c for c in calls if c[:2] == ["s3", "cp"]]) == 3
+      and manifest()["CONFIGURATOR_KEY"] != first["CONFIGURATOR_KEY"]
+      and manifest()["ROLES_TEMPLATE_URL"] == first["ROLES_TEMPLATE_URL"], (code, out, calls))
 
 code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V")
 check("without the function ARNs, deploy-stackset stops before calling CloudFormation",
@@ -75,7 +152,9 @@ check("BACKUP_PROFILE reads the ARNs in the backup account and creates the Stack
       and all("--profile" not in c for c in writes)
       and f"ParameterKey=RandomExtIdFunctionArn,ParameterValue={EXT_ID}" in parameters(calls, "create-stack-set")
       and f"ParameterKey=VeeamConfiguratorFunctionArn,ParameterValue={CONFIGURATOR}" in parameters(calls, "create-stack-set")
-      and "ParameterKey=HomeRegion,ParameterValue=eu-west-1" in parameters(calls, "create-stack-set"),
+      and "ParameterKey=HomeRegion,ParameterValue=eu-west-1" in parameters(calls, "create-stack-set")
+      and next(c for c in calls if "create-stack-set" in c)[
+          next(c for c in calls if "create-stack-set" in c).index("--template-url") + 1] == manifest()["ROLES_TEMPLATE_URL"],
       (code, out, calls))
 
 code, out, calls = make("deploy-stackset", OU="ou-ab12-cdef3456", APPLIANCE_ROLE_ARN="arn:aws:iam::111111111111:role/V",
@@ -152,12 +231,17 @@ code, out, calls = make("deploy-lambdas", **{k: v for k, v in BACKUP.items() if 
 check("deploy-lambdas names a missing path before calling CloudFormation",
       code == 2 and "STS_PATH is required" in out and not calls, (code, out, calls))
 
+code, out, calls = make("deploy-lambdas", **{**BACKUP, "BUCKET": "another-bucket"})
+check("deploy-lambdas refuses to deploy what was published to another bucket",
+      code == 2 and "another-bucket" in out and not calls, (code, out, calls))
+
 code, out, calls = make("deploy-lambdas", **BACKUP, EVENT_CONFIRMATION="Enforce", APPLIANCE_SG="sg-appliance")
 given = overrides(calls) if code == 0 else []
-check("deploy-lambdas passes what it is given, the template by S3 (it is near the 51,200-byte inline limit)",
+check("deploy-lambdas passes what it is given and what was published, the template by S3 (over 51,200 bytes)",
       code == 0 and "EventConfirmation=Enforce" in given and "ApplianceSecurityGroupId=sg-appliance" in given
-      and "StsPath=CreateEndpoint" in given and "--s3-bucket" in next(c for c in calls if "deploy" in c),
-      (code, out, calls))
+      and "StsPath=CreateEndpoint" in given and f"ConfiguratorKey={manifest()['CONFIGURATOR_KEY']}" in given
+      and f"RolesTemplateUrl={manifest()['ROLES_TEMPLATE_URL']}" in given
+      and "--s3-bucket" in next(c for c in calls if "deploy" in c), (code, out, calls))
 
 code, out, calls = make("deploy-lambdas", **BACKUP)
 given = overrides(calls) if code == 0 else []
@@ -165,6 +249,16 @@ check("deploy-lambdas again with fewer variables passes nothing for the rest (th
       code == 0 and not any(p.split("=")[0] in ("EventConfirmation", "ApplianceSecurityGroupId", "Reconciler",
                                                 "AlarmEmail", "SecretsManagerEndpointSecurityGroupId")
                             for p in given), (code, out, calls))
+
+# The stand-in refuses what AWS refuses: the command of earlier releases, roles.yaml inline.
+with tempfile.TemporaryDirectory() as tmp:
+    (pathlib.Path(tmp) / "aws").write_text(FAKE_AWS)
+    done = subprocess.run([sys.executable, str(pathlib.Path(tmp) / "aws"), "cloudformation", "create-stack-set",
+                           "--template-body", f"file://{ROOT / 'template' / 'roles.yaml'}"],
+                          env=dict(os.environ, FAKE_AWS_LOG=str(pathlib.Path(tmp) / "log"), FAKE_BUCKET=str(BUCKET)),
+                          capture_output=True, text=True)
+    check("the stand-in aws refuses a template body over 51,200 bytes, as CreateStackSet does",
+          done.returncode != 0 and "51200" in done.stderr, (done.returncode, done.stderr))
 
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")
