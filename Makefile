@@ -163,6 +163,8 @@ deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the READM
 	  --template-file template/lambdas.yaml --s3-bucket $(BUCKET) --s3-prefix templates \
 	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 	  --parameter-overrides $(strip $(LAMBDAS_PARAMETERS))
+	aws cloudformation set-stack-policy --region $(REGION) --stack-name $(LAMBDAS_STACK) \
+	  --stack-policy-body file://template/lambdas-stack-policy.json
 
 .PHONY: preflight
 preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, APPLIANCE_SG)

@@ -243,6 +243,11 @@ check("deploy-lambdas passes what it is given and what was published, the templa
       and f"RolesTemplateUrl={manifest()['ROLES_TEMPLATE_URL']}" in given
       and "--s3-bucket" in next(c for c in calls if "deploy" in c), (code, out, calls))
 
+policy = next((c for c in calls if "set-stack-policy" in c), [])
+check("deploy-lambdas then sets the stack policy that keeps the generated secret (and its password) as it is",
+      policy[policy.index("--stack-policy-body") + 1:][:1] == ["file://template/lambdas-stack-policy.json"]
+      if policy else False, calls)
+
 code, out, calls = make("deploy-lambdas", **BACKUP)
 given = overrides(calls) if code == 0 else []
 check("deploy-lambdas again with fewer variables passes nothing for the rest (their values stay)",

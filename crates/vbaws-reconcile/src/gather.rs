@@ -61,10 +61,11 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
             None => Ok(None),
         }
     };
-    let (registrations, accounts, instances) = tokio::try_join!(
+    let (registrations, accounts, instances, management_account) = tokio::try_join!(
         read::registrations(sources.appliance, deadline),
         read::accounts(sources.organizations, targets, sources.ous),
         instances,
+        read::management_account(sources.organizations),
     )?;
     let mut facts = Facts {
         registrations,
@@ -72,6 +73,7 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
         instances,
         purposes: Purposes::same(default),
         target_ous: targets.to_vec(),
+        management_account,
     };
     if let Some(set) = sources.stack_set {
         overrides(&mut facts, &declared, set).await?;

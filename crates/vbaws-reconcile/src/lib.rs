@@ -148,6 +148,9 @@ pub struct Facts {
     pub purposes: Purposes,
     /// The OUs the StackSet targets: its own, when it reports them, else the ones given.
     pub target_ous: Vec<String>,
+    /// The Organization's management account: StackSets never deploy to it, so it is never
+    /// missing its registrations.
+    pub management_account: Option<String>,
 }
 
 /// What the operator decided beyond the facts.

@@ -197,6 +197,7 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
             "drift": report.drift(),
             "accounts": report.accounts,
             "foreign": report.foreign,
+            "not_deployable": report.not_deployable,
             "plan": plan,
             "undecided": undecided,
             "fixed": fixed,

@@ -156,6 +156,21 @@ pub async fn accounts(
     Ok(accounts)
 }
 
+/// The Organization's management account, where StackSets never deploy stack instances.
+pub async fn management_account(
+    organizations: &aws_sdk_organizations::Client,
+) -> Result<Option<String>, ReadError> {
+    let described = organizations
+        .describe_organization()
+        .send()
+        .await
+        .map_err(aws("DescribeOrganization"))?;
+    Ok(described
+        .organization()
+        .and_then(|o| o.master_account_id())
+        .map(str::to_owned))
+}
+
 fn standing(account: &aws_sdk_organizations::types::Account) -> Standing {
     Standing::from_organizations(
         account.state().map(|s| s.as_str()),

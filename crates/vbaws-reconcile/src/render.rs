@@ -49,6 +49,14 @@ impl fmt::Display for Report {
                 ]);
             }
         }
+        for account in &self.not_deployable {
+            rows.push([
+                account.clone(),
+                "-".into(),
+                "not deployable".into(),
+                "the management account: StackSets never deploy stack instances to it; register its roles by hand, or move it out of the target OUs".into(),
+            ]);
+        }
         for (registration, why) in &self.foreign {
             rows.push([
                 registration.account.clone().unwrap_or_default(),

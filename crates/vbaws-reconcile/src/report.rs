@@ -94,6 +94,8 @@ pub struct Report {
     pub accounts: Vec<AccountReport>,
     /// Registrations this project did not make, and why that is said: listed, never touched.
     pub foreign: Vec<(Registration, Foreign)>,
+    /// Accounts of the target OUs that a StackSet can never protect: the management account.
+    pub not_deployable: Vec<String>,
 }
 
 impl Report {

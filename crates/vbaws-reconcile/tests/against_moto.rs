@@ -42,6 +42,14 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
     assert!(!find(&outside).in_target);
     assert_ne!(find(&closed).standing, Standing::Active, "{accounts:?}");
 
+    let management = read::management_account(org).await.expect("DescribeOrganization");
+    assert!(
+        management
+            .as_ref()
+            .is_some_and(|id| accounts.iter().any(|a| a.id == *id)),
+        "the management account is an account of the Organization: {management:?}"
+    );
+
     let below = read::accounts_below(org, &workloads).await.expect("below");
     assert!(below.iter().any(|(id, _)| *id == b), "{below:?}");
 
@@ -100,6 +108,7 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
             instances: Some(instances),
             purposes: Purposes::same(vec!["ec2".into(), "worker".into()]),
             target_ous: ous.to_vec(),
+            management_account: None,
         },
         Options::default(),
     );

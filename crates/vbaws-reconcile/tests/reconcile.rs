@@ -74,6 +74,7 @@ fn a_consistent_organization_has_no_drift() {
         instances: None,
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -98,6 +99,7 @@ fn every_kind_of_orphan_is_named_with_its_reason() {
         instances: None,
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     let orphans: Vec<(&str, Problem)> = report
@@ -143,6 +145,7 @@ fn missing_registrations_carry_the_stack_instances_reason() {
         }]),
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     let missing: Vec<(&str, Vec<String>, Option<&str>)> = report
@@ -187,6 +190,7 @@ fn registrations_not_made_by_this_project_are_listed_and_not_drift() {
         instances: None,
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -246,6 +250,7 @@ fn mixed() -> Facts {
         ]),
         purposes: Purposes::same(purposes()),
         target_ous: vec!["ou-ab12-workloads".into()],
+        management_account: None,
     }
 }
 
@@ -288,6 +293,7 @@ fn the_text_report_names_every_drift_with_its_reason() {
         instances: None,
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     });
     assert_eq!(
         clean.to_string().trim(),
@@ -352,6 +358,7 @@ fn with_the_stacksets_instances_an_account_without_one_is_gone_and_one_with_one_
         instances: Some(vec![instance("666666666666")]),
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     assert_eq!(
@@ -377,6 +384,7 @@ fn an_instances_overrides_declare_its_own_purposes() {
         instances: Some(vec![instance("555555555555")]),
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     assert_eq!(
         orphans(&reconcile(&facts)),
@@ -410,6 +418,7 @@ fn the_ous_given_narrow_the_comparison_and_never_widen_it() {
         instances: Some(vec![instance("111111111111"), instance("222222222222")]),
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     // 222… and 333… are outside the OUs given: neither orphaned nor missing. 777… left the
@@ -442,6 +451,7 @@ fn a_name_alone_is_not_this_projects_mark() {
         instances: None,
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     assert!(
@@ -485,6 +495,7 @@ fn the_fix_removes_only_what_aws_says_is_gone() {
         instances: Some(vec![instance("555555555555")]),
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
+        management_account: None,
     };
     let report = reconcile(&facts);
     let planned: Vec<(String, Problem)> = fix::plan(&report)
@@ -519,4 +530,29 @@ fn the_fix_removes_only_what_aws_says_is_gone() {
     assert_eq!(chosen, undecided);
     let refused = fix::chosen(&report, &["id-555555555555-ec2".into()]).expect_err("not an orphan");
     assert!(refused.contains("not an orphaned registration"), "{refused}");
+}
+
+#[test]
+fn the_management_account_is_not_deployable_rather_than_missing() {
+    let facts = Facts {
+        registrations: both("111111111111"),
+        accounts: vec![
+            account("111111111111", Standing::Active, true),
+            account("999999999999", Standing::Active, true),
+        ],
+        instances: Some(vec![instance("111111111111")]),
+        purposes: Purposes::same(purposes()),
+        target_ous: Vec::new(),
+        management_account: Some("999999999999".into()),
+    };
+    let report = reconcile(&facts);
+    assert!(!report.has_drift(), "{report:#?}");
+    assert_eq!(report.not_deployable, ["999999999999"]);
+    assert_eq!(report.checked, 1);
+    let text = report.to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("999999999999") && l.contains("not deployable  the management account")),
+        "{text}"
+    );
 }

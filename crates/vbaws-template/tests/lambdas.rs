@@ -390,3 +390,34 @@ fn without_a_nat_path_https_leaves_only_for_s3_and_the_endpoints() {
         [("CidrIp".to_owned(), r#""0.0.0.0/0""#.to_owned())]
     );
 }
+
+/// A change of ApplianceUsername would change the secret's GenerateSecretString, and with it the
+/// password (the appliance user keeps the old one): the stack policy that make deploy-lambdas
+/// sets denies every update of the secret, and names a resource the template has.
+#[test]
+fn the_stack_policy_keeps_the_generated_password() {
+    let lambdas = template("lambdas.yaml");
+    let secret = lambdas.resource("ApplianceCredentials").expect("the secret");
+    assert!(
+        secret.properties["GenerateSecretString"]
+            .to_string()
+            .contains("ApplianceUsername"),
+        "the username is part of what generates the password"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template/lambdas-stack-policy.json");
+    let policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("policy")).expect("JSON");
+    let denied: Vec<&str> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .filter(|s| {
+            ["Update:Modify", "Update:Replace"]
+                .iter()
+                .all(|a| s["Action"].as_array().is_some_and(|l| l.iter().any(|x| x == a)))
+        })
+        .filter_map(|s| s["Resource"].as_str())
+        .collect();
+    assert_eq!(denied, ["LogicalResourceId/ApplianceCredentials"]);
+}
