@@ -215,6 +215,12 @@ pub fn reconcile(facts: &Facts, options: Options) -> Report {
             && a.standing == Standing::Active
             && (a.in_target || matches!(instance(&a.id), Some(Some(_))))
     }) {
+        // StackSets never deploy to the management account (DeploymentTargets, CloudFormation
+        // API reference), even when a target OU holds it.
+        if facts.management_account.as_deref() == Some(account.id.as_str()) {
+            report.not_deployable.push(account.id.clone());
+            continue;
+        }
         report.checked += 1;
         let missing: Vec<String> = facts
             .purposes
