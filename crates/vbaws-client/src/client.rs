@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) revision_is_configured: bool,
     pub(crate) tokens: tokio::sync::Mutex<Option<Tokens>>,
     request_timeout: Duration,
+    /// How long connection failures are retried, from the first; `None`: until the deadline.
+    connect_patience: Option<Duration>,
     pub(crate) token_margin: Duration,
     requests: AtomicU64,
     pub(crate) logins: AtomicU64,
@@ -74,6 +76,7 @@ pub struct ClientBuilder {
     revision: Option<String>,
     credentials: Option<Credentials>,
     request_timeout: Duration,
+    connect_patience: Option<Duration>,
     token_margin: Duration,
 }
 
@@ -87,6 +90,7 @@ impl Client {
             revision: None,
             credentials: None,
             request_timeout: Duration::from_secs(10),
+            connect_patience: None,
             token_margin: Duration::from_secs(60),
         }
     }
@@ -243,6 +247,7 @@ impl Client {
     ) -> Result<(StatusCode, bytes::Bytes), Error> {
         let mut backoff = FIRST_BACKOFF;
         let mut last: Option<String> = None;
+        let mut unreachable_since: Option<Instant> = None;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left < Duration::from_millis(20) {
@@ -274,6 +279,19 @@ impl Client {
                     return Ok((status, bytes));
                 }
                 Err(error) => {
+                    let since = *unreachable_since.get_or_insert_with(Instant::now);
+                    if error.is_connect()
+                        && self
+                            .inner
+                            .connect_patience
+                            .is_some_and(|patience| since.elapsed() >= patience)
+                    {
+                        return Err(Error::Transport {
+                            url: self.inner.base.to_string(),
+                            kind: transport_kind(&error),
+                            source: error,
+                        });
+                    }
                     let kind = self.transient(error, idempotent)?;
                     debug!(operation, kind, "transport error; will retry");
                     last = Some(kind.to_owned());
@@ -364,6 +382,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Gives up on connection failures (refused, unreachable) once they have lasted `patience`,
+    /// instead of retrying them until the deadline: for a person waiting at a terminal, not for
+    /// a function that must ride out an appliance's restart.
+    pub fn connect_patience(mut self, patience: Duration) -> Self {
+        self.connect_patience = Some(patience);
+        self
+    }
+
     /// Tokens are renewed this long before they expire (60 s by default).
     pub fn token_margin(mut self, margin: Duration) -> Self {
         self.token_margin = margin;
@@ -397,6 +423,7 @@ impl ClientBuilder {
                 revision: Mutex::new(self.revision),
                 tokens: tokio::sync::Mutex::new(None),
                 request_timeout: self.request_timeout,
+                connect_patience: self.connect_patience,
                 token_margin: self.token_margin,
                 requests: AtomicU64::new(0),
                 logins: AtomicU64::new(0),

@@ -58,6 +58,23 @@ async fn trusted_access(aws: &Aws) -> Check {
     }
 }
 
+/// The advice follows the cause: only a missing or malformed OU calls for another ID.
+fn ou_advice(code: Option<&str>) -> &'static str {
+    match code {
+        Some("OrganizationalUnitNotFoundException" | "InvalidInputException") => {
+            "give the ID of an OU of this Organization, ou-xxxx-xxxxxxxx (aws organizations list-organizational-units-for-parent)"
+        }
+        Some("AccessDeniedException") => {
+            "run from the management account or the delegated administrator, with organizations:DescribeOrganizationalUnit and organizations:ListAccountsForParent"
+        }
+        Some("AWSOrganizationsNotInUseException") => {
+            "this account belongs to no Organization: run from the Organization's management account"
+        }
+        Some(_) => "check the Organizations permissions of the profile",
+        None => "check the network path and credentials to AWS Organizations (the cause above)",
+    }
+}
+
 async fn organizational_unit(aws: &Aws, ou: &str) -> Check {
     const NAME: &str = "organizational-unit";
     let found = aws
@@ -73,10 +90,11 @@ async fn organizational_unit(aws: &Aws, ou: &str) -> Check {
             .unwrap_or_default()
             .to_owned(),
         Err(error) => {
+            use aws_sdk_organizations::error::ProvideErrorMetadata;
             return Check::fail(
                 NAME,
                 format!("{ou}: {}", describe(&error)),
-                "give the ID of an OU of this Organization (aws organizations list-organizational-units-for-parent)",
+                ou_advice(error.code()),
             );
         }
     };
@@ -118,4 +136,18 @@ async fn accounts_by_status(aws: &Aws, ou: &str) -> Result<BTreeMap<String, usiz
         *counts.entry(standing.to_string()).or_insert(0) += 1;
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ou_advice;
+
+    #[test]
+    fn only_a_missing_ou_calls_for_another_id() {
+        assert!(ou_advice(Some("OrganizationalUnitNotFoundException")).contains("give the ID"));
+        for cause in [Some("AccessDeniedException"), Some("ThrottlingException"), None] {
+            assert!(!ou_advice(cause).contains("give the ID"), "{cause:?}");
+        }
+        assert!(ou_advice(None).contains("network path"));
+    }
 }

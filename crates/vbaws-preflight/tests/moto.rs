@@ -296,6 +296,14 @@ fn only_fails(result: &(i32, Value), check: &str) {
     fails_exactly(result, &[check]);
 }
 
+fn fix_of<'a>(report: &'a Value, check: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == check))
+        .and_then(|c| c["fix"].as_str())
+        .unwrap_or_default()
+}
+
 /// Exactly `checks` fail, each with a fix.
 fn fails_exactly(result: &(i32, Value), checks: &[&str]) {
     let (code, report) = result;
@@ -309,11 +317,7 @@ fn fails_exactly(result: &(i32, Value), checks: &[&str]) {
         .collect();
     assert_eq!(failed, checks, "{report:#}");
     for check in checks {
-        let fix = report["checks"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["name"] == *check))
-            .and_then(|c| c["fix"].as_str())
-            .unwrap_or_default();
+        let fix = fix_of(report, check);
         assert!(!fix.is_empty(), "{check} says what to do: {report:#}");
     }
 }
@@ -361,9 +365,12 @@ async fn each_broken_precondition_fails_its_own_check() {
     let config = sdk_config(&world.moto).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
 
-    only_fails(
-        &world.preflight(&[("--ou", "ou-root-doesnotexist")]),
-        "organizational-unit",
+    let missing = world.preflight(&[("--ou", "ou-root-doesnotexist")]);
+    only_fails(&missing, "organizational-unit");
+    assert!(
+        fix_of(&missing.1, "organizational-unit").contains("give the ID of an OU"),
+        "a missing OU calls for another ID: {:#}",
+        missing.1
     );
     only_fails(&world.preflight(&[("--subnets", &world.bare_subnet)]), "s3-path");
     only_fails(

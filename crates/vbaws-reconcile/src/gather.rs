@@ -37,11 +37,51 @@ pub struct Sources<'a> {
 /// How many stack instances' overrides are read at once.
 const OVERRIDE_READS: usize = 4;
 
+/// The reads still under way, for a command that tells a person what it is waiting for.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(std::sync::Arc<std::sync::Mutex<BTreeSet<&'static str>>>);
+
+impl Progress {
+    /// What is still being read.
+    pub fn pending(&self) -> Vec<&'static str> {
+        self.lock().iter().copied().collect()
+    }
+
+    /// `read`, listed as pending while it runs. SDK futures are large: each read lives on
+    /// the heap so that the future joining them stays small.
+    async fn track<T>(&self, what: &'static str, read: impl Future<Output = T>) -> T {
+        self.lock().insert(what);
+        let done = Box::pin(read).await;
+        self.lock().remove(what);
+        done
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<&'static str>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Reads every fact the comparison needs.
 pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, ReadError> {
+    gather_tracked(sources, deadline, &Progress::default()).await
+}
+
+/// The same, saying in `progress` what is still being read.
+pub async fn gather_tracked(
+    sources: Sources<'_>,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<Facts, ReadError> {
     let declared = match (sources.declared, sources.stack_set) {
         (Some(declared), _) => declared.clone(),
-        (None, Some(set)) => read::declared_stack_set(set.client, set.name, set.delegated_admin).await?,
+        (None, Some(set)) => {
+            progress
+                .track(
+                    "the StackSet's template (DescribeStackSet)",
+                    read::declared_stack_set(set.client, set.name, set.delegated_admin),
+                )
+                .await?
+        }
         (None, None) => return Err(ReadError::NoPurposes),
     };
     let default = declared.purposes();
@@ -62,10 +102,19 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
         }
     };
     let (registrations, accounts, instances, management_account) = tokio::try_join!(
-        read::registrations(sources.appliance, deadline),
-        read::accounts(sources.organizations, targets, sources.ous),
-        instances,
-        read::management_account(sources.organizations),
+        progress.track(
+            "the appliance's registrations",
+            read::registrations(sources.appliance, deadline)
+        ),
+        progress.track(
+            "the Organization's accounts",
+            read::accounts(sources.organizations, targets, sources.ous)
+        ),
+        progress.track("the StackSet's instances", instances),
+        progress.track(
+            "the Organization (DescribeOrganization)",
+            read::management_account(sources.organizations)
+        ),
     )?;
     let mut facts = Facts {
         registrations,
@@ -76,7 +125,12 @@ pub async fn gather(sources: Sources<'_>, deadline: Instant) -> Result<Facts, Re
         management_account,
     };
     if let Some(set) = sources.stack_set {
-        overrides(&mut facts, &declared, set).await?;
+        progress
+            .track(
+                "stack instances' overrides (DescribeStackInstance)",
+                overrides(&mut facts, &declared, set),
+            )
+            .await?;
     }
     Ok(facts)
 }

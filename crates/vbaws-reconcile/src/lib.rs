@@ -24,7 +24,7 @@ mod render;
 mod report;
 pub mod sdk;
 
-pub use gather::{Sources, StackSet, gather};
+pub use gather::{Progress, Sources, StackSet, gather, gather_tracked};
 pub use render::{RetryTarget, retry_commands};
 pub use report::{AccountReport, Drift, Foreign, Problem, Report};
 

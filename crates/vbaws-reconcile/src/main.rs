@@ -8,11 +8,16 @@ use serde_json::json;
 use tokio::time::Instant;
 use vbaws_client::{Client, Credentials, Trust};
 use vbaws_reconcile::{
-    Options, RetryTarget, Sources, StackSet, fix, gather,
+    Options, Progress, RetryTarget, Sources, StackSet, fix, gather_tracked,
     read::DeclaredStackSet,
     reconcile, retry_commands,
     sdk::{self, Access},
 };
+
+/// How often a slow read says what it is waiting for.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// How long connection failures to the appliance are retried.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(8);
 
 /// Compares the Veeam Backup for AWS appliance's registrations with the Organization's accounts
 /// and the roles StackSet, says what drifted and why, and with --fix removes the orphaned
@@ -142,7 +147,28 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
         }),
         declared: declared.as_ref(),
     };
-    let facts = gather(sources, deadline).await.map_err(|e| e.to_string())?;
+    // A person is waiting: say what for, every few seconds, on stderr.
+    let progress = Progress::default();
+    let ticker = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            loop {
+                tokio::time::sleep(PROGRESS_EVERY).await;
+                let pending = progress.pending();
+                if !pending.is_empty() {
+                    eprintln!(
+                        "still reading after {} s: {}",
+                        started.elapsed().as_secs(),
+                        pending.join(", ")
+                    );
+                }
+            }
+        })
+    };
+    let facts = gather_tracked(sources, deadline, &progress).await;
+    ticker.abort();
+    let facts = facts.map_err(|e| e.to_string())?;
     let report = reconcile(
         &facts,
         Options {
@@ -286,9 +312,12 @@ async fn appliance(args: &Args) -> Result<Client, String> {
             return Err("give --secret-id <the Lambdas stack's ApplianceCredentialsSecretArn>, or set VEEAM_USERNAME and VEEAM_PASSWORD".into());
         }
     };
+    // A refused or unrouted connection is a wrong URL or a missing tunnel, not an appliance
+    // restarting: say so after a few seconds rather than at --timeout-seconds.
     let mut builder = Client::builder(&args.api_url)
         .trust(trust)
-        .credentials(credentials);
+        .credentials(credentials)
+        .connect_patience(CONNECT_PATIENCE);
     if let Some(revision) = &args.api_version {
         builder = builder.api_version(revision);
     }

@@ -476,6 +476,57 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
     );
 }
 
+/// An appliance nothing answers for (no tunnel, a wrong port) is said within seconds, with what
+/// the command is waiting for meanwhile, not after --timeout-seconds.
+#[tokio::test]
+async fn a_refused_appliance_is_said_within_seconds_and_the_wait_is_explained() {
+    let moto = Moto::start().await.expect("moto");
+    let organization = Organization::create(&sdk_config(&moto).await)
+        .await
+        .expect("organization");
+    let workloads = organization
+        .ou(&organization.root, "Workloads")
+        .await
+        .expect("ou");
+    let closed = vbaws_testkit::free_port().expect("port");
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbaws-reconcile"))
+        .args(["--api-url", &format!("https://127.0.0.1:{closed}")])
+        .args([
+            "--cert-sha256",
+            &format!("{}AB", "AB:".repeat(31)),
+            "--region",
+            "us-east-1",
+        ])
+        .arg(format!("--ou={workloads}"))
+        .args([
+            "--roles-template",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../template/roles.yaml"),
+        ])
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("VEEAM_USERNAME", "reader")
+        .env("VEEAM_PASSWORD", "pw")
+        .output()
+        .await
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "not the 300 s default: {stderr}"
+    );
+    assert!(stderr.contains("connection failed"), "{stderr}");
+    assert!(
+        stderr.contains("still reading after 5 s: the appliance's registrations"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn the_purposes_are_read_from_the_stack_sets_template() {
     let moto = Moto::start().await.expect("moto");
