@@ -88,6 +88,12 @@ package-check: package
 	  assert z.namelist() == ["bootstrap"], z.namelist(); assert (i.external_attr >> 16) & 0o111, "not executable"; \
 	  assert z.read("bootstrap")[:4] == b"\x7fELF"' dist/$$f.zip && echo "dist/$$f.zip: ok"; \
 	done
+	@# The functions run on their execution role: the commands' sign-in (SSO) code stays out.
+	@for f in $(FUNCTIONS); do \
+	  tree=$$(cargo tree --locked -p $$f -e normal --prefix none) || exit 1; \
+	  if echo "$$tree" | grep -q '^aws-sdk-sso'; then \
+	    echo "$$f links aws-sdk-sso: depend on vbaws-sdk or vbaws-reconcile without sign-in"; exit 1; fi; \
+	done; echo "functions without sign-in code: ok"
 
 .PHONY: demo
 demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm, SERVICES=ec2,rds)

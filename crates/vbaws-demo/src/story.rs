@@ -290,6 +290,7 @@ async fn reconcile(
         .args(["--api-url", &world.appliance.url()])
         .args(["--cert-sha256", &world.appliance.identity.fingerprint])
         .arg(format!("--ou={}", with.ou))
+        .arg("--no-stack-set")
         .arg("--roles-template")
         .arg(&plan.template_path)
         .arg(format!("--parameter=Services={}", with.services))

@@ -8,7 +8,6 @@ mod convert;
 
 use std::path::{Path, PathBuf};
 
-use aws_config::{BehaviorVersion, ConfigLoader, Region, sts::AssumeRoleProvider};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde::Deserialize;
 
@@ -46,6 +45,11 @@ pub enum CollectError {
         call: &'static str,
         reason: String,
     },
+    #[error("account {account}: {problem}")]
+    SignIn {
+        account: String,
+        problem: vbaws_sdk::Error,
+    },
     #[error("cannot write the snapshot at {path}: {problem}")]
     Write { path: PathBuf, problem: std::io::Error },
 }
@@ -72,7 +76,7 @@ pub async fn collect(
         for account in accounts {
             for region in &account.regions {
                 progress(&format!("collecting account {} in {region}", account.name));
-                let reader = Reader::new(account, region).await;
+                let reader = Reader::new(account, region).await?;
                 let dir = partial.join(&account.name).join(region);
                 for (file, files) in reader.read_all().await? {
                     write(&dir.join(file), &files)?;
@@ -111,22 +115,24 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    async fn new(account: &'a Account, region: &'a str) -> Self {
-        let loader = || loader(region, account.profile.as_deref());
-        let mut config = loader().load().await;
-        if let Some(role) = &account.role_arn {
-            let provider = AssumeRoleProvider::builder(role)
-                .session_name("vbaws-netcheck")
-                .configure(&config)
-                .build()
-                .await;
-            config = loader().credentials_provider(provider).load().await;
-        }
-        Self {
+    async fn new(account: &'a Account, region: &'a str) -> Result<Self, CollectError> {
+        let config = vbaws_sdk::signed_in(&vbaws_sdk::Access {
+            region: Some(region.to_owned()),
+            profile: account.profile.clone(),
+            role_arn: account.role_arn.clone(),
+            session_name: Some("vbaws-netcheck"),
+            endpoint: None,
+        })
+        .await
+        .map_err(|problem| CollectError::SignIn {
+            account: account.name.clone(),
+            problem,
+        })?;
+        Ok(Self {
             ec2: aws_sdk_ec2::Client::new(&config),
             account,
             region,
-        }
+        })
     }
 
     /// The error of one call, naming the account, the Region and how they were reached.
@@ -153,20 +159,4 @@ impl<'a> Reader<'a> {
             }
         }
     }
-}
-
-/// The default chain on rustls with ring, for one Region and optionally one profile.
-fn loader(region: &str, profile: Option<&str>) -> ConfigLoader {
-    use aws_smithy_http_client::{Builder, tls};
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .http_client(
-            Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-                .build_https(),
-        );
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    loader
 }

@@ -27,14 +27,9 @@ fn fixture(name: &str) -> Topology {
 }
 
 fn ec2(moto: &Moto, region: &str) -> Client {
-    use aws_smithy_http_client::{Builder, tls};
     let config = aws_sdk_ec2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(
-            Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-                .build_https(),
-        )
+        .http_client(vbaws_sdk::https_client())
         .endpoint_url(moto.endpoint())
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
@@ -455,7 +450,7 @@ async fn what_breaks_in_the_account_is_found_and_a_bad_account_stops_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("(profile no-such-profile)") && stderr.contains("DescribeVpcs failed"),
+        stderr.contains("account account-eu-central-1: there is no profile no-such-profile"),
         "{stderr}"
     );
     assert!(!out.exists(), "no snapshot");

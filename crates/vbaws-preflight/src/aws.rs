@@ -1,7 +1,7 @@
 //! The AWS clients: the backup account's, and the Organization's (the management or
 //! delegated-administrator account), each from the default chain or a named profile.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use vbaws_sdk::Access;
 
 /// Clients for the two accounts the preflight reads.
 #[derive(Debug, Clone)]
@@ -16,43 +16,32 @@ pub struct Aws {
 impl Aws {
     /// `profile` names the backup account's profile, `org_profile` the Organization's (the
     /// backup account's when `None`). `endpoint` points every client at one local stand-in.
+    /// Each account's credentials are loaded first: a profile that cannot sign in is one error.
     pub async fn new(
         region: &str,
         profile: Option<&str>,
         org_profile: Option<&str>,
         endpoint: Option<&str>,
-    ) -> Self {
-        let backup = config(region, profile, endpoint).await;
+    ) -> Result<Self, vbaws_sdk::Error> {
+        let access = |profile: Option<&str>| Access {
+            region: Some(region.to_owned()),
+            profile: profile.map(str::to_owned),
+            endpoint: endpoint.map(str::to_owned),
+            ..Access::default()
+        };
+        let backup = vbaws_sdk::signed_in(&access(profile)).await?;
         let org = match org_profile {
-            Some(_) => config(region, org_profile, endpoint).await,
+            Some(_) => vbaws_sdk::signed_in(&access(org_profile)).await?,
             None => backup.clone(),
         };
-        Self {
+        Ok(Self {
             ec2: aws_sdk_ec2::Client::new(&backup),
             lambda: aws_sdk_lambda::Client::new(&backup),
             cloudformation: aws_sdk_cloudformation::Client::new(&backup),
             secrets: aws_sdk_secretsmanager::Client::new(&backup),
             organizations: aws_sdk_organizations::Client::new(&org),
-        }
+        })
     }
-}
-
-/// The default chain on rustls with ring; `AWS_ENDPOINT_URL` is honoured as well.
-async fn config(region: &str, profile: Option<&str>, endpoint: Option<&str>) -> SdkConfig {
-    use aws_smithy_http_client::{Builder, tls};
-    let http = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .region(Region::new(region.to_owned()));
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
 }
 
 /// An SDK error as one line: the service's code and message when it sent them.

@@ -93,17 +93,43 @@ pub async fn run(aws: &Aws, plan: &Plan) -> Report {
     Report { checks }
 }
 
-/// The extension layer lambdas.yaml's mapping names for `region`: the one table of layers.
-pub fn mapped_layer(template_path: &str, region: &str) -> Result<Option<String>, Error> {
-    let text = std::fs::read_to_string(template_path).map_err(|problem| Error::Template {
-        path: template_path.to_owned(),
-        problem,
-    })?;
+/// The Lambdas template this build was made with: its layer mapping is the default, so the
+/// command works from any folder.
+pub const LAMBDAS_TEMPLATE: &str = include_str!("../../../template/lambdas.yaml");
+
+/// The extension layer the Lambdas template's mapping names for `region`: the one table of
+/// layers. `template_path` reads another template than the built-in one.
+pub fn mapped_layer(template_path: Option<&str>, region: &str) -> Result<Option<String>, Error> {
+    let (path, text) = match template_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|problem| Error::Template {
+                path: path.to_owned(),
+                problem,
+            })?;
+            (path, std::borrow::Cow::Owned(text))
+        }
+        None => (
+            "the built-in lambdas.yaml",
+            std::borrow::Cow::Borrowed(LAMBDAS_TEMPLATE),
+        ),
+    };
     let template = vbaws_template::Template::from_yaml(&text).map_err(|problem| Error::TemplateFormat {
-        path: template_path.to_owned(),
+        path: path.to_owned(),
         problem,
     })?;
     Ok(template.body["Mappings"]["ExtensionLayer"][region]["Arn"]
         .as_str()
         .map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_in_template_maps_a_layer_for_a_common_region() {
+        let arn = super::mapped_layer(None, "eu-west-1")
+            .expect("reads")
+            .expect("mapped");
+        assert!(arn.starts_with("arn:aws:lambda:eu-west-1:"), "{arn}");
+        assert_eq!(super::mapped_layer(None, "xx-nowhere-1").expect("reads"), None);
+    }
 }

@@ -63,9 +63,9 @@ struct Args {
     /// The Lambdas stack, once deployed (its secret and security group).
     #[arg(long, default_value = "vbaws-lambdas")]
     lambdas_stack: String,
-    /// The Lambdas template, for its layer mapping.
-    #[arg(long, default_value = "template/lambdas.yaml")]
-    template: String,
+    /// A Lambdas template, for its layer mapping; default: the one this build was made with.
+    #[arg(long)]
+    template: Option<String>,
     /// Send every AWS call to this endpoint (a local stand-in such as moto).
     #[arg(long, env = "AWS_ENDPOINT_URL", hide = true)]
     endpoint_url: Option<String>,
@@ -84,10 +84,10 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let layer_arn = match &args.layer_arn {
         Some(arn) => Some(arn.clone()),
-        None => match vbaws_preflight::mapped_layer(&args.template, &args.region) {
+        None => match vbaws_preflight::mapped_layer(args.template.as_deref(), &args.region) {
             Ok(arn) => arn,
             Err(error) => {
-                eprintln!("vbaws-preflight: {error}; run it from the project's folder or give --template");
+                eprintln!("vbaws-preflight: {error}; give --template <lambdas.yaml> or --layer-arn");
                 return ExitCode::from(2);
             }
         },
@@ -116,6 +116,13 @@ async fn main() -> ExitCode {
         args.endpoint_url.as_deref(),
     )
     .await;
+    let aws = match aws {
+        Ok(aws) => aws,
+        Err(error) => {
+            eprintln!("vbaws-preflight: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let report = vbaws_preflight::run(&aws, &plan).await;
     match args.format {
         Format::Text => print!("{}", report.text()),

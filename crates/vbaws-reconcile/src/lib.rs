@@ -22,7 +22,6 @@ mod gather;
 pub mod read;
 mod render;
 mod report;
-pub mod sdk;
 
 pub use gather::{Progress, Sources, StackSet, gather, gather_tracked};
 pub use render::{RetryTarget, retry_commands};

@@ -9,10 +9,10 @@ use tokio::time::Instant;
 use vbaws_client::{Client, Credentials, Trust};
 use vbaws_reconcile::{
     Options, Progress, RetryTarget, Sources, StackSet, fix, gather_tracked,
-    read::DeclaredStackSet,
+    read::{DeclaredStackSet, ReadError},
     reconcile, retry_commands,
-    sdk::{self, Access},
 };
+use vbaws_sdk::Access;
 
 /// How often a slow read says what it is waiting for.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -49,13 +49,17 @@ struct Args {
     #[arg(long)]
     secret_profile: Option<String>,
     /// Compare only the accounts below these OUs (repeat, or comma-separated). The StackSet's
-    /// own OUs say which accounts it targets; without --stack-set, these do.
+    /// own OUs say which accounts it targets; with --no-stack-set, these do.
     #[arg(long = "ou", value_delimiter = ',')]
     ous: Vec<String>,
     /// The roles StackSet: its OUs, instances (with their parameter overrides) and template say
     /// which registrations each account should have.
-    #[arg(long, required_unless_present = "ous")]
-    stack_set: Option<String>,
+    #[arg(long, default_value = "vbaws-veeam-roles")]
+    stack_set: String,
+    /// Read no StackSet: the OUs (--ou) say which accounts are compared and --roles-template
+    /// which registrations each should have; missing registrations cannot be explained.
+    #[arg(long, conflicts_with = "stack_set", requires_all = ["ous", "roles_template"])]
+    no_stack_set: bool,
     /// Who calls the StackSet APIs: the management account (SELF) or a delegated administrator.
     #[arg(long, value_enum, default_value_t = CallAs::Self_)]
     call_as: CallAs,
@@ -122,12 +126,15 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<ExitCode, String> {
     let deadline = Instant::now() + Duration::from_secs(args.timeout_seconds);
-    let aws = sdk::config(&Access {
+    let aws = vbaws_sdk::signed_in(&Access {
         region: args.region.clone(),
         profile: args.profile.clone(),
         role_arn: args.role_arn.clone(),
+        session_name: Some("vbaws-reconcile"),
+        endpoint: None,
     })
-    .await;
+    .await
+    .map_err(|e| e.to_string())?;
     let client = appliance(args).await?;
     let organizations = aws_sdk_organizations::Client::new(&aws);
     let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
@@ -140,7 +147,7 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
         appliance: &client,
         organizations: &organizations,
         ous: &args.ous,
-        stack_set: args.stack_set.as_deref().map(|name| StackSet {
+        stack_set: stack_set_name(args).map(|name| StackSet {
             client: &cloudformation,
             name,
             delegated_admin,
@@ -168,14 +175,21 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     };
     let facts = gather_tracked(sources, deadline, &progress).await;
     ticker.abort();
-    let facts = facts.map_err(|e| e.to_string())?;
+    let facts = facts.map_err(|error| match error {
+        ReadError::NoStackSet { .. } => format!(
+            "{error}: name the roles StackSet with --stack-set, add --call-as DELEGATED_ADMIN if a \
+             delegated administrator made it, or compare without one (--no-stack-set --ou <OU> \
+             --roles-template <roles.yaml>)"
+        ),
+        other => other.to_string(),
+    })?;
     let report = reconcile(
         &facts,
         Options {
             adopt_unmarked: args.adopt_unmarked,
         },
     );
-    let retry = args.stack_set.as_deref().map_or_else(Vec::new, |stack_set| {
+    let retry = stack_set_name(args).map_or_else(Vec::new, |stack_set| {
         let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
         retry_commands(
             &report,
@@ -199,7 +213,7 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     let text = matches!(args.format, Format::Text);
     if text {
         print!("{report}");
-        print_retry(&report, &retry, args.stack_set.is_some());
+        print_retry(&report, &retry, !args.no_stack_set);
         if !removals.is_empty() {
             println!("\nThe plan: remove {} orphaned registrations", removals.len());
             for removal in &removals {
@@ -245,13 +259,17 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     })
 }
 
+fn stack_set_name(args: &Args) -> Option<&str> {
+    (!args.no_stack_set).then_some(args.stack_set.as_str())
+}
+
 fn print_retry(report: &vbaws_reconcile::Report, retry: &[String], knows_stack_set: bool) {
     if report.drift().missing == 0 {
         return;
     }
     if !knows_stack_set {
         println!(
-            "\nMissing registrations are the StackSet's to make: give --stack-set to see its instances and the command that retries them."
+            "\nMissing registrations are the StackSet's to make: without --no-stack-set the report shows its instances and the command that retries them."
         );
         return;
     }
@@ -328,12 +346,13 @@ async fn appliance(args: &Args) -> Result<Client, String> {
 
 async fn secret(args: &Args, secret_id: &str) -> Result<Credentials, String> {
     use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
-    let config = sdk::config(&Access {
+    let config = vbaws_sdk::signed_in(&Access {
         region: args.region.clone(),
         profile: args.secret_profile.clone().or_else(|| args.profile.clone()),
-        role_arn: None,
+        ..Access::default()
     })
-    .await;
+    .await
+    .map_err(|e| format!("to read the secret {secret_id}: {e}"))?;
     let answer = aws_sdk_secretsmanager::Client::new(&config)
         .get_secret_value()
         .secret_id(secret_id)

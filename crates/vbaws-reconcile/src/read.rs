@@ -24,6 +24,12 @@ pub enum ReadError {
          or none was given (name the StackSet, or give the roles template)"
     )]
     NoPurposes,
+    /// Each face says how to name another: the command its flags, the function its parameters.
+    #[error("the StackSet {stack_set} does not exist for {call_as} (StackSetNotFoundException)")]
+    NoStackSet {
+        stack_set: String,
+        call_as: &'static str,
+    },
 }
 
 fn aws<E, R>(call: &'static str) -> impl FnOnce(aws_sdk_organizations::error::SdkError<E, R>) -> ReadError
@@ -226,7 +232,21 @@ pub async fn declared_stack_set(
         .call_as(call_as(delegated_admin))
         .send()
         .await
-        .map_err(aws("DescribeStackSet"))?;
+        .map_err(|error| {
+            use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+            if error.code() == Some("StackSetNotFoundException") {
+                ReadError::NoStackSet {
+                    stack_set: stack_set.to_owned(),
+                    call_as: if delegated_admin {
+                        "DELEGATED_ADMIN"
+                    } else {
+                        "SELF"
+                    },
+                }
+            } else {
+                aws("DescribeStackSet")(error)
+            }
+        })?;
     let set = described.stack_set();
     let body = set.and_then(|s| s.template_body()).unwrap_or_default();
     let template = vbaws_template::Template::from_yaml(body).map_err(|e| ReadError::Template {

@@ -153,25 +153,35 @@ async fn simulator() -> vbaws_sim::Running {
     .expect("simulator")
 }
 
-/// Runs the command with moto as every AWS endpoint and no ambient AWS configuration.
+/// Runs the command with moto as every AWS endpoint and no ambient AWS configuration, without a
+/// StackSet unless `args` name one.
 async fn command(moto: &Moto, appliance: &vbaws_sim::Running, args: &[&str]) -> Output {
     let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template/roles.yaml");
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_vbaws-reconcile"))
+    let mut command = invocation(moto, appliance);
+    command
+        .args(["--roles-template", template.to_str().expect("utf-8")])
+        .args(args);
+    if !args.contains(&"--stack-set") {
+        command.arg("--no-stack-set");
+    }
+    command.output().await.expect("vbaws-reconcile runs")
+}
+
+/// The command against moto and the simulator, before any flag that chooses what to compare.
+fn invocation(moto: &Moto, appliance: &vbaws_sim::Running) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbaws-reconcile"));
+    command
         .args(["--api-url", &appliance.url()])
         .args(["--cert-sha256", &appliance.identity.fingerprint])
-        .args(["--roles-template", template.to_str().expect("utf-8")])
         .args(["--region", "us-east-1"])
-        .args(args)
         .env_clear()
         .env("AWS_ENDPOINT_URL", moto.endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .await
-        .expect("vbaws-reconcile runs")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }
 
 fn stdout(output: &Output) -> String {
@@ -180,7 +190,7 @@ fn stdout(output: &Output) -> String {
 
 /// The roles StackSet in moto: a small template with the roles template's `Services`, and an
 /// instance in each of `accounts`, with its own `Services` where one is given.
-async fn roles_stack_set(config: &aws_config::SdkConfig, accounts: &[(&String, Option<&str>)]) {
+async fn roles_stack_set(config: &vbaws_sdk::SdkConfig, accounts: &[(&String, Option<&str>)]) {
     use aws_sdk_cloudformation::types::Parameter;
     let cloudformation = aws_sdk_cloudformation::Client::new(config);
     let template = "Parameters:\n  Services:\n    Type: String\n    Default: ec2\nResources:\n  Nothing:\n    Type: AWS::CloudFormation::WaitConditionHandle\n";
@@ -462,6 +472,21 @@ async fn the_command_without_drift_exits_0_and_unreadable_facts_exit_2() {
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
     assert!(stdout(&clean).starts_with("No drift: each of the 1 active accounts"));
 
+    // Run as the README shows it, the command reads the default StackSet, and says what to do
+    // when there is none.
+    let defaults = invocation(&moto, &appliance)
+        .args(["--secret-id", "creds"])
+        .output()
+        .await
+        .expect("runs");
+    let error = String::from_utf8_lossy(&defaults.stderr);
+    assert_eq!(defaults.status.code(), Some(2), "{error}");
+    assert!(
+        error.contains("the StackSet vbaws-veeam-roles does not exist for SELF")
+            && error.contains("--no-stack-set"),
+        "{error}"
+    );
+
     let no_such_ou = command(
         &moto,
         &appliance,
@@ -499,6 +524,7 @@ async fn a_refused_appliance_is_said_within_seconds_and_the_wait_is_explained() 
             "us-east-1",
         ])
         .arg(format!("--ou={workloads}"))
+        .arg("--no-stack-set")
         .args([
             "--roles-template",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../template/roles.yaml"),

@@ -10,7 +10,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use vbaws_client::Client;
-use vbaws_reconcile::{AccountReport, Drift, Options, Sources, StackSet, fix, gather, reconcile};
+use vbaws_reconcile::{
+    AccountReport, Drift, Options, Sources, StackSet, fix, gather, read::ReadError, reconcile,
+};
 use veeam_configurator::{CredentialsError, CredentialsSource};
 
 /// The function's own environment variables (beyond the configurator's appliance settings).
@@ -160,7 +162,7 @@ struct Ready {
 
 impl Reconciler {
     /// A misconfiguration is kept, and each run fails with it, so the schedule shows it.
-    pub fn new(settings: Result<Settings, Error>, aws: &vbaws_reconcile::sdk::SdkConfig) -> Self {
+    pub fn new(settings: Result<Settings, Error>, aws: &vbaws_sdk::SdkConfig) -> Self {
         let ready = settings.map_err(|e| e.to_string()).and_then(|settings| {
             let credentials = CredentialsSource::new(&settings.appliance)
                 .map_err(|e| format!("cannot build the HTTP client for the extension: {e}"))?;
@@ -211,7 +213,13 @@ impl Reconciler {
             deadline,
         )
         .await
-        .map_err(Error::Read)?;
+        .map_err(|error| match error {
+            ReadError::NoStackSet { .. } => Error::Config(format!(
+                "{error}; set RolesStackSetName to the roles StackSet's name and StackSetCallAs to \
+                 who made it (SELF or DELEGATED_ADMIN)"
+            )),
+            other => Error::Read(other),
+        })?;
         // Registrations without this project's note are never this function's to remove.
         let report = reconcile(&facts, Options::default());
         for line in report.to_string().lines().filter(|l| !l.is_empty()) {

@@ -1,15 +1,16 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use vbaws_reconcile::sdk::{self, Access};
 use vbaws_reconciler::{Reconciler, Settings};
+use vbaws_sdk::Access;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     vbaws_cfn::init_tracing();
     let settings = Settings::from_lookup(|name| std::env::var(name).ok());
     let role_arn = settings.as_ref().ok().and_then(|s| s.reader_role_arn.clone());
-    let aws = sdk::config(&Access {
+    let aws = vbaws_sdk::config(&Access {
         role_arn,
+        session_name: Some("vbaws-reconciler"),
         ..Access::default()
     })
     .await;

@@ -219,10 +219,11 @@ async fn a_misconfigured_or_failing_run_is_an_error_that_says_why_and_counts() {
     let Completion::Error { error_type, message } = completion else {
         panic!("{completion:?}\n{output}");
     };
-    assert_eq!(error_type, "Reconciler.Unreadable");
-    // ListStackInstances and DescribeStackSet run at once; whichever fails first is named.
+    // DescribeStackSet comes first: a StackSet that is not there is a parameter to fix.
+    assert_eq!(error_type, "Reconciler.Misconfigured");
     assert!(
-        message.contains("failed: StackSetNotFoundException: StackSet no-such-set not found"),
+        message.contains("the StackSet no-such-set does not exist for SELF")
+            && message.contains("set RolesStackSetName"),
         "{message}"
     );
 }

@@ -8,6 +8,7 @@
 //! - [`events`]: CloudFormation's custom-resource events, shaped as CloudFormation sends them.
 //! - [`SecretsExtension`]: the Parameters and Secrets Lambda Extension's HTTP interface.
 //! - [`Moto`]: moto's server, for the AWS APIs a function calls through the SDK.
+//! - [`Profiles`]: AWS config files with IAM Identity Center and `credential_process` profiles.
 //! - [`Cloud`]: STS and CloudFormation as they answer about the stacks the template player
 //!   plays, for confirming that an event is real.
 //!
@@ -21,6 +22,7 @@ mod lambda;
 mod moto;
 #[cfg(feature = "aws")]
 pub mod organization;
+mod profiles;
 mod response_bucket;
 mod runtime_api;
 mod sandbox;
@@ -30,6 +32,7 @@ pub use cloud::{CONFIGURATOR_ACCESS_KEY, CONFIGURATOR_ROLE_ARN, Cloud, member_st
 pub use extension::SecretsExtension;
 pub use lambda::{Delivery, Lambda};
 pub use moto::{Moto, free_port};
+pub use profiles::Profiles;
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};
 pub use sandbox::{Sandbox, configurator_env};

@@ -12,13 +12,8 @@ pub const REGION: &str = "us-east-1";
 
 /// The SDK's configuration for moto: its endpoint, test credentials, rustls on ring.
 pub async fn sdk_config(moto: &Moto) -> SdkConfig {
-    use aws_smithy_http_client::{Builder, tls};
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(
-            Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-                .build_https(),
-        )
+        .http_client(vbaws_sdk::https_client())
         .region(Region::new(REGION))
         .endpoint_url(moto.endpoint())
         .credentials_provider(aws_sdk_organizations::config::Credentials::new(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_config::{SdkConfig, timeout::TimeoutConfig};
 use tokio::sync::OnceCell;
 
 /// Loaded once per sandbox, at the first call that needs it.
@@ -14,16 +14,11 @@ static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
 pub(crate) async fn config() -> &'static SdkConfig {
     CONFIG
         .get_or_init(|| async {
-            use aws_smithy_http_client::{Builder, tls};
-            let http = Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-                .build_https();
             let timeouts = TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .operation_attempt_timeout(Duration::from_secs(5))
                 .build();
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http)
+            vbaws_sdk::loader(&vbaws_sdk::Access::default())
                 .timeout_config(timeouts)
                 .load()
                 .await

@@ -96,13 +96,9 @@ async fn missing_configuration_fails_every_event_naming_the_variable() {
 async fn moto_with_secret(password: &str) -> Moto {
     use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     let moto = Moto::start().await.expect("moto server");
-    use aws_smithy_http_client::{Builder, tls};
-    let http = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https();
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(vbaws_sdk::https_client())
         .endpoint_url(moto.endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
