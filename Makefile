@@ -133,7 +133,8 @@ publish: package ## Upload the zips and roles.yaml to s3://$(BUCKET)/ under keys
 # APPLIANCE_IP, APPLIANCE_SG (optional), CERT_SHA256, VPC, SUBNETS (comma-separated), ORG_ID,
 # S3_PATH (CreateGatewayEndpoint with ROUTE_TABLES, ExistingGatewayEndpoint or Nat), SECRETS_PATH,
 # STS_PATH and CLOUDFORMATION_PATH (CreateEndpoint, ExistingEndpoint or Nat; SECRETS_ENDPOINT_SG
-# and ENDPOINTS_SG name existing endpoints' groups) describe the backup account; see the runbook
+# and ENDPOINTS_SG name existing endpoints' groups) describe the backup account; with RECONCILER,
+# ORGANIZATIONS_PATH (Nat, the default, or ExistingEndpoint in us-east-1); see the runbook
 # in the README. Only the variables given are passed: on an update, every other parameter keeps
 # the value the stack has (aws cloudformation deploy uses the previous value of a parameter it is
 # not given), so re-running with fewer variables removes nothing and never turns
@@ -155,6 +156,7 @@ LAMBDAS_PARAMETERS = ArtifactBucket=$(BUCKET) FunctionNamePrefix=$(PREFIX) \
   $(if $(EXTENSION_LAYER_ARN),ExtensionLayerArn=$(EXTENSION_LAYER_ARN)) \
   $(if $(RECONCILER),Reconciler=$(RECONCILER)) \
   $(if $(RECONCILER_OUS),ReconcilerOrganizationalUnitIds=$(RECONCILER_OUS)) \
+  $(if $(ORGANIZATIONS_PATH),OrganizationsPath=$(ORGANIZATIONS_PATH)) \
   $(if $(ORG_READER_ROLE_ARN),OrganizationReaderRoleArn=$(ORG_READER_ROLE_ARN)) \
   $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 
@@ -173,7 +175,7 @@ deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the READM
 	  --stack-policy-body file://template/lambdas-stack-policy.json
 
 .PHONY: preflight
-preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, APPLIANCE_SG)
+preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, ORGANIZATIONS_PATH, APPLIANCE_SG)
 	cargo build --quiet --locked -p vbaws-preflight
 	target/debug/vbaws-preflight --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) \
 	  $(if $(ORG_PROFILE),--org-profile $(ORG_PROFILE)) $(if $(OU),--ou $(OU)) $(if $(VPC),--vpc $(VPC)) \
@@ -181,6 +183,7 @@ preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, O
 	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(SECRETS_ENDPOINT_SG),--secrets-endpoint-sg $(SECRETS_ENDPOINT_SG)) \
 	  $(if $(STS_PATH),--sts-path $(STS_PATH)) $(if $(CLOUDFORMATION_PATH),--cloudformation-path $(CLOUDFORMATION_PATH)) \
 	  $(if $(ENDPOINTS_SG),--endpoints-sg $(ENDPOINTS_SG)) $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
+	  $(if $(ORGANIZATIONS_PATH),--organizations-path $(ORGANIZATIONS_PATH)) \
 	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
 	  --lambdas-stack $(LAMBDAS_STACK)
 

@@ -59,6 +59,8 @@ pub struct Plan {
     pub cloudformation_path: Option<InterfacePath>,
     /// The existing STS and CloudFormation endpoints' group (`ExistingEndpointsSecurityGroupId`).
     pub endpoints_security_group: Option<String>,
+    /// How the reconciler reaches Organizations (`OrganizationsPath`), when it is deployed.
+    pub organizations_path: Option<InterfacePath>,
     pub appliance_security_group: Option<String>,
     pub api_port: i32,
     /// The layer the configurator loads: `ExtensionLayerArn`, or the mapping's for the Region.

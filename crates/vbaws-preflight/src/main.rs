@@ -48,6 +48,10 @@ struct Args {
     /// Lambdas stack will open to the configurator (ENDPOINTS_SG).
     #[arg(long)]
     endpoints_sg: Option<String>,
+    /// How the reconciler will reach AWS Organizations (OrganizationsPath), with Reconciler on:
+    /// Nat, or ExistingEndpoint in us-east-1.
+    #[arg(long, value_enum)]
+    organizations_path: Option<InterfacePath>,
     /// The appliance's security group.
     #[arg(long)]
     appliance_sg: Option<String>,
@@ -103,6 +107,7 @@ async fn main() -> ExitCode {
         sts_path: args.sts_path,
         cloudformation_path: args.cloudformation_path,
         endpoints_security_group: args.endpoints_sg,
+        organizations_path: args.organizations_path,
         appliance_security_group: args.appliance_sg,
         api_port: args.api_port,
         layer_arn,

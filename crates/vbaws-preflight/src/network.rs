@@ -22,6 +22,7 @@ pub(crate) async fn checks(aws: &Aws, plan: &Plan, stack: &LambdasStack) -> Vec<
             "secrets-manager-path",
             "sts-path",
             "cloudformation-path",
+            "organizations-path",
             "appliance-access",
         ]
         .into_iter()
@@ -245,6 +246,8 @@ struct Interface<'a> {
     check: &'static str,
     /// The endpoint service's last label: `com.amazonaws.<region>.<service>`.
     service: &'static str,
+    /// The one Region whose endpoints serve it, for a service with a single endpoint.
+    only_in: Option<&'static str>,
     what: &'static str,
     path: Option<InterfacePath>,
     /// The command-line flag that gives the path.
@@ -256,14 +259,16 @@ struct Interface<'a> {
     group: Option<&'a str>,
 }
 
-/// The paths to the services the configurator calls through interface endpoints: Secrets
-/// Manager (the extension reads the secret), STS and CloudFormation (it confirms each event).
-fn interfaces(plan: &Plan) -> [Interface<'_>; 3] {
+/// The paths to the services the functions call through interface endpoints: Secrets Manager
+/// (the extension reads the secret), STS and CloudFormation (the configurator confirms each
+/// event), Organizations (the reconciler; its API is in us-east-1 only, per its API reference).
+fn interfaces(plan: &Plan) -> [Interface<'_>; 4] {
     [
         Interface {
             check: "secrets-manager-path",
             flag: "--secrets-path",
             service: "secretsmanager",
+            only_in: None,
             what: "Secrets Manager",
             path: plan.secrets_path,
             variable: "SECRETS_PATH",
@@ -274,6 +279,7 @@ fn interfaces(plan: &Plan) -> [Interface<'_>; 3] {
             check: "sts-path",
             flag: "--sts-path",
             service: "sts",
+            only_in: None,
             what: "STS",
             path: plan.sts_path,
             variable: "STS_PATH",
@@ -284,13 +290,46 @@ fn interfaces(plan: &Plan) -> [Interface<'_>; 3] {
             check: "cloudformation-path",
             flag: "--cloudformation-path",
             service: "cloudformation",
+            only_in: None,
             what: "CloudFormation",
             path: plan.cloudformation_path,
             variable: "CLOUDFORMATION_PATH",
             group_variable: "ENDPOINTS_SG",
             group: plan.endpoints_security_group.as_deref(),
         },
+        Interface {
+            check: "organizations-path",
+            flag: "--organizations-path",
+            service: "organizations",
+            only_in: Some("us-east-1"),
+            what: "AWS Organizations",
+            path: plan.organizations_path,
+            variable: "ORGANIZATIONS_PATH",
+            group_variable: "ENDPOINTS_SG",
+            group: plan.endpoints_security_group.as_deref(),
+        },
     ]
+}
+
+/// For a service with a single endpoint (Organizations): the paths that cannot reach it.
+fn beyond_its_endpoints(plan: &Plan, to: &Interface<'_>) -> Option<Check> {
+    let home = to.only_in?;
+    match to.path {
+        Some(InterfacePath::CreateEndpoint) => Some(Check::fail(
+            to.check,
+            format!("the Lambdas stack creates no endpoint for {}", to.what),
+            format!("use {}=Nat, or ExistingEndpoint for one you made", to.variable),
+        )),
+        Some(InterfacePath::ExistingEndpoint) if plan.region != home => Some(Check::fail(
+            to.check,
+            format!(
+                "{}'s API is in {home} only: no endpoint in {} can serve it",
+                to.what, plan.region
+            ),
+            format!("route the subnets to a NAT gateway and use {}=Nat", to.variable),
+        )),
+        _ => None,
+    }
 }
 
 async fn interface_path(
@@ -303,6 +342,9 @@ async fn interface_path(
     let name = to.check;
     let service = format!("com.amazonaws.{}.{}", plan.region, to.service);
     let endpoint = vpc.endpoint(&service, "Interface");
+    if let Some(refused) = beyond_its_endpoints(plan, to) {
+        return refused;
+    }
     match to.path {
         None => Check::skip(name, format!("no {} given", to.flag)),
         Some(InterfacePath::Nat) => nat(name, vpc, to.what),
@@ -490,4 +532,55 @@ fn admits(group: &SecurityGroup, port: i32, source: Option<&str>, cidrs: &[Ipv4N
         .collect();
     let by_cidr = !cidrs.is_empty() && cidrs.iter().all(|c| ranges.iter().any(|r| r.contains(c)));
     by_group || by_cidr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(region: &str, organizations_path: InterfacePath) -> Plan {
+        Plan {
+            region: region.to_owned(),
+            organizational_units: Vec::new(),
+            vpc: None,
+            subnets: Vec::new(),
+            s3_path: None,
+            secrets_path: None,
+            secrets_endpoint_security_group: None,
+            sts_path: None,
+            cloudformation_path: None,
+            endpoints_security_group: None,
+            organizations_path: Some(organizations_path),
+            appliance_security_group: None,
+            api_port: 11005,
+            layer_arn: None,
+            reserved_concurrency: 0,
+            lambdas_stack: "vbaws-lambdas".to_owned(),
+        }
+    }
+
+    fn organizations(plan: &Plan) -> Option<Check> {
+        let interfaces = interfaces(plan);
+        let to = interfaces
+            .iter()
+            .find(|i| i.check == "organizations-path")
+            .expect("listed");
+        beyond_its_endpoints(plan, to)
+    }
+
+    #[test]
+    fn organizations_is_reached_privately_only_from_its_own_region() {
+        let refused = organizations(&plan("eu-west-1", InterfacePath::ExistingEndpoint)).expect("refused");
+        assert!(refused.detail.contains("us-east-1 only"), "{refused:?}");
+        assert!(
+            refused
+                .fix
+                .as_deref()
+                .unwrap_or_default()
+                .contains("ORGANIZATIONS_PATH=Nat")
+        );
+        assert!(organizations(&plan("us-east-1", InterfacePath::ExistingEndpoint)).is_none());
+        assert!(organizations(&plan("eu-west-1", InterfacePath::Nat)).is_none());
+        assert!(organizations(&plan("us-east-1", InterfacePath::CreateEndpoint)).is_some());
+    }
 }

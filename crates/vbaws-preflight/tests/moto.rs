@@ -142,6 +142,8 @@ impl World {
             ("secretsmanager", &endpoint_sg),
             ("sts", &confirmation_sg),
             ("cloudformation", &confirmation_sg),
+            // REGION is us-east-1, where Organizations' API is: its endpoint can be private too.
+            ("organizations", &confirmation_sg),
         ] {
             ec2.create_vpc_endpoint()
                 .vpc_id(&vpc)
@@ -232,6 +234,8 @@ impl World {
             "--sts-path",
             "ExistingEndpoint",
             "--cloudformation-path",
+            "ExistingEndpoint",
+            "--organizations-path",
             "ExistingEndpoint",
             "--appliance-sg",
             &self.appliance_sg,
@@ -334,6 +338,7 @@ async fn a_ready_deployment_passes_every_check() {
         "secrets-manager-path",
         "sts-path",
         "cloudformation-path",
+        "organizations-path",
         "appliance-access",
         "extension-layer",
         "concurrency",
@@ -352,7 +357,7 @@ async fn a_ready_deployment_passes_every_check() {
     let (code, text, _) = world.run(&[("--format", "text")]);
     println!("{text}");
     assert_eq!(code, 0);
-    assert!(text.contains("10 passed, 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains("11 passed, 0 failed, 0 skipped"), "{text}");
     assert!(
         !text.contains("a-generated-password") && !report.to_string().contains("a-generated-password"),
         "no secret value is printed"
@@ -382,6 +387,8 @@ async fn each_broken_precondition_fails_its_own_check() {
         ("--secrets-path", "secrets-manager-path"),
         ("--sts-path", "sts-path"),
         ("--cloudformation-path", "cloudformation-path"),
+        // The Lambdas stack creates no Organizations endpoint.
+        ("--organizations-path", "organizations-path"),
     ] {
         only_fails(&world.preflight(&[(flag, "CreateEndpoint")]), check);
     }
@@ -393,7 +400,11 @@ async fn each_broken_precondition_fails_its_own_check() {
 
     for (group, port, checks) in [
         (&world.endpoint_sg, 443, &["secrets-manager-path"][..]),
-        (&world.confirmation_sg, 443, &["sts-path", "cloudformation-path"]),
+        (
+            &world.confirmation_sg,
+            443,
+            &["sts-path", "cloudformation-path", "organizations-path"],
+        ),
         (&world.appliance_sg, 11005, &["appliance-access"]),
     ] {
         let rule = ingress(port, &world.configurator_sg);
@@ -449,7 +460,12 @@ async fn what_moto_cannot_answer_is_a_skip_that_says_how_to_check() {
     let not_yet = ("--lambdas-stack", "not-deployed-yet");
     fails_exactly(
         &world.preflight(&[not_yet]),
-        &["secrets-manager-path", "sts-path", "cloudformation-path"],
+        &[
+            "secrets-manager-path",
+            "sts-path",
+            "cloudformation-path",
+            "organizations-path",
+        ],
     );
     let (code, report) = world.preflight(&[
         not_yet,

@@ -32,6 +32,19 @@ pub enum ReadError {
     },
 }
 
+/// Every AWS API action the reads call, as IAM names it: what a role that reconciles (the
+/// scheduled function's, an Organization reader) must be allowed. A test below keeps it in step
+/// with the calls in this file.
+pub const AWS_ACTIONS: &[&str] = &[
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+    "organizations:DescribeOrganization",
+    "cloudformation:DescribeStackSet",
+    "cloudformation:ListStackInstances",
+    "cloudformation:DescribeStackInstance",
+];
+
 fn aws<E, R>(call: &'static str) -> impl FnOnce(aws_sdk_organizations::error::SdkError<E, R>) -> ReadError
 where
     E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -334,4 +347,25 @@ pub async fn stack_instances(
         });
     }
     Ok(instances)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each call in this file names its operation for its error (`aws("ListChildren")`): every
+    /// one is in AWS_ACTIONS, and AWS_ACTIONS lists nothing that is not called.
+    #[test]
+    fn the_listed_actions_are_the_calls_made() {
+        let source = include_str!("read.rs");
+        let called: std::collections::BTreeSet<&str> = source
+            .split("aws(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+            .filter(|name| !name.is_empty() && name.chars().all(char::is_alphanumeric))
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = super::AWS_ACTIONS
+            .iter()
+            .filter_map(|action| action.split_once(':').map(|(_, name)| name))
+            .collect();
+        assert_eq!(called, listed);
+    }
 }

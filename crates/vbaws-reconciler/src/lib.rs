@@ -46,7 +46,8 @@ pub enum Error {
     #[error("the appliance client cannot be built: {0}")]
     Client(vbaws_client::Error),
     #[error(
-        "{0}. Check the reconciler's access: its role (or ORGANIZATION_READER_ROLE_ARN) needs organizations:List* and cloudformation:ListStackInstances/DescribeStackSet, and its subnets a path to those APIs"
+        "{0}. Check the reconciler's access: its role (or ORGANIZATION_READER_ROLE_ARN) needs {actions}, and its subnets a path to those APIs (OrganizationsPath, CloudFormationPath)",
+        actions = vbaws_reconcile::read::AWS_ACTIONS.join(", ")
     )]
     Read(vbaws_reconcile::read::ReadError),
 }

@@ -311,3 +311,34 @@ async fn every_registration_can_be_confirmed_from_its_first_event_to_its_last() 
         "the configurator may assume the roles it is told to: {policy}"
     );
 }
+
+/// The scheduled reconciler's role, and the Organization reader role the README gives, allow
+/// every action the reconciliation calls (moto does not enforce IAM, so only this catches a
+/// call added without its permission).
+#[test]
+fn the_reconcilers_roles_allow_every_call_it_makes() {
+    let lambdas = template("lambdas.yaml");
+    let role = lambdas
+        .resources()
+        .find(|r| r.logical_id == "ReconcilerRole")
+        .expect("ReconcilerRole");
+    let granted = role.properties["Policies"].to_string();
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+        .expect("README");
+    let reader_policy = readme
+        .split("A reader role must trust the `ReconcilerRoleArn` output")
+        .nth(1)
+        .and_then(|rest| rest.split("```json").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's reader policy");
+    for action in vbaws_reconcile::read::AWS_ACTIONS {
+        assert!(
+            granted.contains(&format!("\"{action}\"")),
+            "ReconcilerRole lacks {action}"
+        );
+        assert!(
+            reader_policy.contains(&format!("\"{action}\"")),
+            "the README's reader policy lacks {action}"
+        );
+    }
+}

@@ -315,16 +315,14 @@ fn the_alarms_watch_the_metrics_the_functions_publish() {
 /// Where the configurator's security group lets HTTPS go, as `(destination property, value as
 /// written)`, under `changes` to the working parameters.
 fn https_destinations(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    https_destinations_in("eu-west-1", changes)
+}
+
+fn https_destinations_in(region: &str, changes: &[(&str, &str)]) -> Vec<(String, String)> {
     let lambdas = template("lambdas.yaml");
     let mut parameters = WORKING.to_vec();
     parameters.extend_from_slice(changes);
-    let context = Context::for_stack(
-        &lambdas,
-        "111111111111",
-        "eu-west-1",
-        "vbaws-lambdas",
-        &parameters,
-    );
+    let context = Context::for_stack(&lambdas, "111111111111", region, "vbaws-lambdas", &parameters);
     lambdas
         .resources()
         .filter(|r| r.resource_type == "AWS::EC2::SecurityGroupEgress")
@@ -388,6 +386,48 @@ fn without_a_nat_path_https_leaves_only_for_s3_and_the_endpoints() {
     assert_eq!(
         https_destinations(&[]),
         [("CidrIp".to_owned(), r#""0.0.0.0/0""#.to_owned())]
+    );
+}
+
+/// Organizations' API is in us-east-1 only: the reconciler reaches it through a NAT gateway,
+/// or, in us-east-1, through an existing endpoint whose group the stack opens.
+#[test]
+fn the_reconciler_reaches_organizations_through_a_nat_or_an_endpoint_in_its_region() {
+    let private_with_reconciler = [
+        ("S3Path", "ExistingGatewayEndpoint"),
+        ("S3GatewayRouteTableIds", ""),
+        ("S3PrefixListId", "pl-6da54004"),
+        ("CloudFormationPath", "CreateEndpoint"),
+        ("Reconciler", "Report"),
+        ("ReconcilerOrganizationalUnitIds", "ou-ab12-cdef3456"),
+    ];
+    let anywhere = ("CidrIp".to_owned(), r#""0.0.0.0/0""#.to_owned());
+    // OrganizationsPath defaults to Nat: public HTTPS for the reconciler.
+    assert!(broken("eu-west-1", &private_with_reconciler).is_empty());
+    assert!(https_destinations(&private_with_reconciler).contains(&anywhere));
+
+    let mut through_endpoint = private_with_reconciler.to_vec();
+    through_endpoint.push(("OrganizationsPath", "ExistingEndpoint"));
+    let mut with_group = through_endpoint.clone();
+    with_group.push(("ExistingEndpointsSecurityGroupId", "sg-0endpoints"));
+    assert_eq!(
+        broken("eu-west-1", &with_group),
+        ["OrganizationsEndpointOnlyInItsRegion"]
+    );
+    assert!(broken("us-east-1", &with_group).is_empty());
+    let destinations = https_destinations_in("us-east-1", &with_group);
+    assert!(!destinations.contains(&anywhere), "{destinations:?}");
+    assert!(
+        destinations.contains(&(
+            "DestinationSecurityGroupId".to_owned(),
+            r#"{"Ref":"ExistingEndpointsSecurityGroupId"}"#.to_owned()
+        )),
+        "{destinations:?}"
+    );
+    // Without the endpoint's group, the configurator's group could not reach it.
+    assert_eq!(
+        broken("us-east-1", &through_endpoint),
+        ["PrivatePathsNeedTheirDestinations"]
     );
 }
 
