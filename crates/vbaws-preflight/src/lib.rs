@@ -10,7 +10,7 @@ mod report;
 mod secret;
 
 pub use aws::Aws;
-pub use report::{Check, Report, Status};
+pub use report::{Check, Report, SCHEMA, Status};
 
 /// What stops the preflight before it can check anything.
 #[derive(Debug, thiserror::Error)]

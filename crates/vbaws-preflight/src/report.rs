@@ -54,9 +54,26 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The schema the JSON document follows (`schemas/vbaws-preflight.v1.json`), named in it.
+pub const SCHEMA: &str = "vbaws-preflight.v1";
+
+#[derive(Debug, Clone)]
 pub struct Report {
     pub checks: Vec<Check>,
+}
+
+/// As JSON: `{"schema", "passed", "failed", "skipped", "checks"}`.
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("schema", SCHEMA)?;
+        map.serialize_entry("passed", &self.count(Status::Pass))?;
+        map.serialize_entry("failed", &self.count(Status::Fail))?;
+        map.serialize_entry("skipped", &self.count(Status::Skip))?;
+        map.serialize_entry("checks", &self.checks)?;
+        map.end()
+    }
 }
 
 impl Report {
@@ -81,14 +98,17 @@ impl Report {
                 let _ = writeln!(out, "      {:<20} → {fix}", "");
             }
         }
-        let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count();
         let _ = writeln!(
             out,
             "\n{} passed, {} failed, {} skipped",
-            count(Status::Pass),
-            count(Status::Fail),
-            count(Status::Skip)
+            self.count(Status::Pass),
+            self.count(Status::Fail),
+            self.count(Status::Skip)
         );
         out
+    }
+
+    fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
     }
 }

@@ -253,6 +253,7 @@ impl World {
         let (code, stdout, stderr) = self.run(changes);
         let report: Value =
             serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+        assert_follows_the_schema(&report);
         (code, report)
     }
 
@@ -298,6 +299,24 @@ fn status<'a>(report: &'a Value, check: &str) -> &'a str {
 /// Only `check` fails, and its fix says what to do.
 fn only_fails(result: &(i32, Value), check: &str) {
     fails_exactly(result, &[check]);
+}
+
+/// Every report any test reads follows the published schema, `schemas/vbaws-preflight.v1.json`:
+/// a check name or field added without it fails here.
+fn assert_follows_the_schema(report: &Value) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schemas/vbaws-preflight.v1.json"
+    );
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema file")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    assert_eq!(report["schema"], vbaws_preflight::SCHEMA);
 }
 
 fn fix_of<'a>(report: &'a Value, check: &str) -> &'a str {

@@ -14,10 +14,16 @@ use vbaws_client::Deleted;
 use crate::{Problem, Registration, Report};
 
 /// A registration `--fix` would remove, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
     pub registration: Registration,
     pub problem: Problem,
+}
+
+impl Serialize for Removal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::wire::Finding(&self.registration, &self.problem).serialize(serializer)
+    }
 }
 
 /// The removals `--fix` makes: the orphans (this project's, by its note) of accounts closed,
@@ -65,10 +71,13 @@ fn orphans(report: &Report) -> impl Iterator<Item = Removal> + '_ {
 pub struct Fixed {
     pub removed: Vec<Registration>,
     /// Kept because the appliance says something uses it, with its words.
+    #[serde(serialize_with = "crate::wire::details")]
     pub in_use: Vec<(Registration, String)>,
     /// Left alone because it changed since it was read (or is already gone).
+    #[serde(serialize_with = "crate::wire::details")]
     pub changed: Vec<(Registration, String)>,
     /// The appliance refused or could not be reached.
+    #[serde(serialize_with = "crate::wire::details")]
     pub failed: Vec<(Registration, String)>,
 }
 

@@ -14,6 +14,8 @@
 //!   account closed, suspended or out of the Organization, or its stack instance deleted);
 //!   the others wait for the operator's word (`--remove`).
 //!
+//! - [`wire`] is how the report reads as JSON: the published schema's shape and reason slugs.
+//!
 //! Two faces use it: the `vbaws-reconcile` command for operators, and the scheduled
 //! `vbaws-reconciler` function.
 
@@ -22,6 +24,7 @@ mod gather;
 pub mod read;
 mod render;
 mod report;
+pub mod wire;
 
 pub use gather::{Progress, Sources, StackSet, gather, gather_tracked};
 pub use render::{RetryTarget, retry_commands};
@@ -110,6 +113,7 @@ pub struct StackInstance {
     pub reason: Option<String>,
     /// Parameter values set for this instance alone (`ParameterOverrides`), read for the
     /// accounts whose comparison depends on them.
+    #[serde(serialize_with = "crate::wire::pairs")]
     pub overrides: Vec<(String, String)>,
 }
 

@@ -4,13 +4,13 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use serde_json::json;
 use tokio::time::Instant;
 use vbaws_client::{Client, Credentials, Trust};
 use vbaws_reconcile::{
     Options, Progress, RetryTarget, Sources, StackSet, fix, gather_tracked,
     read::{DeclaredStackSet, ReadError},
     reconcile, retry_commands,
+    wire::Document,
 };
 use vbaws_sdk::Access;
 
@@ -232,18 +232,14 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
         None
     };
     if !text {
-        let document = json!({
-            "checked": report.checked,
-            "drift": report.drift(),
-            "accounts": report.accounts,
-            "foreign": report.foreign,
-            "not_deployable": report.not_deployable,
-            "plan": plan,
-            "undecided": undecided,
-            "fixed": fixed,
-            "retry_commands": retry,
-        });
-        println!("{document:#}");
+        let document = Document {
+            fixed: fixed.as_ref(),
+            retry_commands: &retry,
+            ..Document::new(&report, &plan, &undecided)
+        };
+        let document = serde_json::to_string_pretty(&document)
+            .map_err(|e| format!("the report cannot be written as JSON: {e}"))?;
+        println!("{document}");
     }
     let remains = match &fixed {
         Some(fixed) => {

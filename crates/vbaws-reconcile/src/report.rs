@@ -4,9 +4,8 @@ use serde::Serialize;
 
 use crate::{Registration, StackInstance, Standing};
 
-/// Why a registration should not be there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "standing")]
+/// Why a registration should not be there. As JSON, its slug (see [`crate::wire::Reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     /// Its account is not in the Organization (it left, or never was).
     OutsideOrganization,
@@ -36,8 +35,7 @@ impl Problem {
 }
 
 /// Why a registration is not this project's to touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Foreign {
     /// Not named `<account>-<purpose>`.
     NotOurName,
@@ -77,6 +75,7 @@ impl std::fmt::Display for Problem {
 pub struct AccountReport {
     pub account: String,
     /// Registrations that should not be there, and why.
+    #[serde(serialize_with = "crate::wire::findings")]
     pub orphans: Vec<(Registration, Problem)>,
     /// Purposes the account should have registered and does not.
     pub missing: Vec<String>,
@@ -93,6 +92,7 @@ pub struct Report {
     /// The accounts with drift.
     pub accounts: Vec<AccountReport>,
     /// Registrations this project did not make, and why that is said: listed, never touched.
+    #[serde(serialize_with = "crate::wire::findings")]
     pub foreign: Vec<(Registration, Foreign)>,
     /// Accounts of the target OUs that a StackSet can never protect: the management account.
     pub not_deployable: Vec<String>,

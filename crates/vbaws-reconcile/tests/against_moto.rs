@@ -3,6 +3,8 @@
 //! REST client against the appliance simulator, then comparing them; and the `vbaws-reconcile`
 //! command end to end against both, `--fix` included.
 
+mod support;
+
 use std::{path::Path, process::Output, time::Duration};
 
 use tokio::time::Instant;
@@ -374,6 +376,7 @@ async fn the_command_reports_each_drift_and_removes_only_on_strong_evidence() {
     let json = command(&moto, &appliance, &[&base[..], &["--format", "json"]].concat()).await;
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(json.status.code(), Some(1));
+    support::assert_valid(&document);
     assert_eq!(document["drift"]["orphaned"], 4, "{document:#}");
     assert_eq!(document["drift"]["missing"], 2);
     assert_eq!(document["drift"]["foreign"], 2);
