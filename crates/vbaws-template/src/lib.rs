@@ -57,6 +57,15 @@ impl Template {
         Ok(Self { body })
     }
 
+    /// Whether the template declares `transform` (a name or one of a list).
+    pub fn has_transform(&self, transform: &str) -> bool {
+        match &self.body["Transform"] {
+            serde_json::Value::String(one) => one == transform,
+            serde_json::Value::Array(many) => many.iter().any(|t| t == transform),
+            _ => false,
+        }
+    }
+
     pub fn resources(&self) -> impl Iterator<Item = Resource<'_>> {
         self.body["Resources"]
             .as_object()

@@ -74,6 +74,13 @@ pub enum PlayError {
         resource: String,
         reason: String,
     },
+    /// The operation failed, and so did its rollback (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED):
+    /// the stack needs a person.
+    #[error("{cause}; the rollback failed too: {rollback}")]
+    RollbackFailed {
+        cause: Box<PlayError>,
+        rollback: Box<PlayError>,
+    },
 }
 
 /// A resource as it stands in the stack.
@@ -93,7 +100,15 @@ pub struct Stack {
     deployed: BTreeMap<String, Deployed>,
     /// What CloudFormation shows of this stack while it plays: statuses and events.
     ledger: Ledger,
+    /// The template before [`Stack::use_template`], which a failed update returns to.
+    previous_template: Option<Arc<Template>>,
+    /// Resources a cleanup could not delete, dropped from the stack as CloudFormation drops
+    /// them ("One or more resources could not be deleted").
+    left_behind: Vec<String>,
 }
+
+/// How many times CloudFormation tries a cleanup Delete before it drops the resource.
+const CLEANUP_ATTEMPTS: usize = 3;
 
 impl Stack {
     pub fn new(
@@ -111,6 +126,8 @@ impl Stack {
             context,
             deployed: BTreeMap::new(),
             ledger,
+            previous_template: None,
+            left_behind: Vec::new(),
         };
         stack.ledger.open(stack.stack_id(), account, region, name);
         stack
@@ -130,7 +147,13 @@ impl Stack {
         for (name, value) in template.parameter_defaults() {
             self.context.parameters.entry(name).or_insert(value);
         }
-        self.template = template;
+        self.previous_template = Some(std::mem::replace(&mut self.template, template));
+    }
+
+    /// What cleanups could not delete (`LogicalId (PhysicalId): reason`): dropped from the
+    /// stack, still wherever they were.
+    pub fn left_behind(&self) -> &[String] {
+        &self.left_behind
     }
 
     /// The stack's ARN, as events carry it.
@@ -160,8 +183,21 @@ impl Stack {
                 .create(properties.clone());
             let answer = self.send(to, &id, &properties, event).await?;
             if let Err(failed) = self.succeeded(&id, &answer) {
-                self.delete(to).await?;
-                return Err(failed);
+                // The failed resource is in the stack too: the rollback sends it a Delete
+                // with the ID its FAILED answer gave.
+                self.accept(
+                    &id,
+                    &resource_type,
+                    properties,
+                    &failed_answer(&answer, self.pseudo("AWS::StackName"), &id),
+                );
+                return Err(match self.delete(to).await {
+                    Ok(()) => failed,
+                    Err(rollback) => PlayError::RollbackFailed {
+                        cause: Box::new(failed),
+                        rollback: Box::new(rollback),
+                    },
+                });
             }
             self.accept(&id, &resource_type, properties, &answer);
             custom += 1;
@@ -179,12 +215,15 @@ impl Stack {
         to: &impl Deliver,
         parameters: &[(&str, &str)],
     ) -> Result<usize, PlayError> {
+        let before = (self.context.clone(), self.deployed.clone());
+        let previous_template = self.previous_template.take();
         self.context
             .parameters
             .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         self.check_rules()?;
         let order = self.template.creation_order()?;
         let mut cleanup = Vec::new();
+        let mut applied = Vec::new();
         let mut changed = 0;
         for id in &order {
             let Some((resource_type, properties)) = self.resolve(id)? else {
@@ -202,15 +241,55 @@ impl Stack {
                 Some(old) => resource.update(&old.physical_id, properties.clone(), old.properties.clone()),
             };
             let answer = self.send(to, id, &properties, event).await?;
-            self.succeeded(id, &answer)?;
+            if let Err(failed) = self.succeeded(id, &answer) {
+                let now = Deployed {
+                    resource_type: resource_type.clone(),
+                    physical_id: match &old {
+                        // A failed Update leaves the resource as it was.
+                        Some(old) => old.physical_id.clone(),
+                        None => {
+                            failed_answer(&answer, self.pseudo("AWS::StackName"), id).physical_resource_id
+                        }
+                    },
+                    properties,
+                };
+                applied.push(Applied {
+                    id: id.clone(),
+                    old,
+                    now,
+                });
+                let rollback = self.roll_back(to, &applied).await;
+                (self.context, self.deployed) = before;
+                if let Some(template) = previous_template {
+                    self.template = template;
+                }
+                return Err(match rollback {
+                    Ok(()) => failed,
+                    Err(rollback) => PlayError::RollbackFailed {
+                        cause: Box::new(failed),
+                        rollback: Box::new(rollback),
+                    },
+                });
+            }
+            let now = Deployed {
+                resource_type: resource_type.clone(),
+                physical_id: answer.physical_resource_id.clone(),
+                properties: properties.clone(),
+            };
+            applied.push(Applied {
+                id: id.clone(),
+                old: old.clone(),
+                now,
+            });
             if let Some(old) = old.filter(|old| answer.physical_resource_id != old.physical_id) {
                 cleanup.push((id.clone(), old));
             }
             self.accept(id, &resource_type, properties, &answer);
             changed += 1;
         }
+        // UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: a Delete that fails does not fail the update.
         for (id, old) in cleanup {
-            self.remove(to, &id, &old).await?;
+            self.clean_up(to, &id, &old).await;
         }
         for id in order.iter().rev() {
             let resource = self
@@ -224,7 +303,7 @@ impl Stack {
                 self.context.refs.remove(id);
                 self.context.attributes.retain(|(owner, _), _| owner != id);
                 if gone.resource_type.starts_with("Custom::") {
-                    self.remove(to, id, &gone).await?;
+                    self.clean_up(to, id, &gone).await;
                     changed += 1;
                 } else {
                     self.ledger.deleted(self.stack_id(), id);
@@ -241,7 +320,7 @@ impl Stack {
         for id in dropped {
             if let Some(gone) = self.deployed.remove(&id) {
                 if gone.resource_type.starts_with("Custom::") {
-                    self.remove(to, &id, &gone).await?;
+                    self.clean_up(to, &id, &gone).await;
                     changed += 1;
                 } else {
                     self.ledger.deleted(self.stack_id(), &id);
@@ -364,6 +443,53 @@ impl Stack {
         Ok(answer)
     }
 
+    /// UPDATE_ROLLBACK_IN_PROGRESS, for the custom resources a failed update changed (the failed
+    /// one last in `applied`): in reverse order, each updated one gets an Update back to its old
+    /// properties; then, in the rollback's cleanup, what the update created (the failed Create
+    /// too) and the new IDs of replacements get their Delete. A rollback Update that fails is
+    /// UPDATE_ROLLBACK_FAILED; a cleanup Delete that fails is dropped, as in any cleanup.
+    ///
+    /// Guessed where AWS does not document it: the Update back carries the old physical ID
+    /// (for a replacement, the resource the stack returns to), and the failed resource gets its
+    /// Update back too.
+    async fn roll_back(&mut self, to: &impl Deliver, applied: &[Applied]) -> Result<(), PlayError> {
+        for change in applied.iter().rev() {
+            let Some(old) = &change.old else { continue };
+            let event = self
+                .resource(&change.id, &old.resource_type, &old.properties)?
+                .update(
+                    &old.physical_id,
+                    old.properties.clone(),
+                    change.now.properties.clone(),
+                );
+            let answer = self.send(to, &change.id, &old.properties, event).await?;
+            self.succeeded(&change.id, &answer)?;
+        }
+        for change in applied.iter().rev() {
+            let replaced = change
+                .old
+                .as_ref()
+                .is_some_and(|old| old.physical_id != change.now.physical_id);
+            if change.old.is_none() || replaced {
+                self.clean_up(to, &change.id, &change.now).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A cleanup's Delete: tried as often as CloudFormation tries it, then dropped.
+    async fn clean_up(&mut self, to: &impl Deliver, id: &str, deployed: &Deployed) {
+        let mut last = String::new();
+        for _ in 0..CLEANUP_ATTEMPTS {
+            match self.remove(to, id, deployed).await {
+                Ok(()) => return,
+                Err(error) => last = error.to_string(),
+            }
+        }
+        self.left_behind
+            .push(format!("{id} ({}): {last}", deployed.physical_id));
+    }
+
     /// CloudFormation's Delete of a custom resource, which must succeed.
     async fn remove(&self, to: &impl Deliver, id: &str, deployed: &Deployed) -> Result<(), PlayError> {
         let event = self
@@ -433,4 +559,23 @@ impl Stack {
             },
         );
     }
+}
+
+/// A custom resource a failed update changed: what it was (`None`: the update created it) and
+/// what it became.
+struct Applied {
+    id: String,
+    old: Option<Deployed>,
+    now: Deployed,
+}
+
+/// A FAILED answer as the stack keeps it: without a physical ID, CloudFormation makes one up
+/// (and says "Invalid PhysicalResourceId"), and the rollback's Delete carries that.
+fn failed_answer(answer: &Answer, stack_name: &str, id: &str) -> Answer {
+    let mut kept = answer.clone();
+    if kept.physical_resource_id.is_empty() {
+        kept.physical_resource_id = format!("{stack_name}-{id}-GENERATEDBYCFN");
+    }
+    kept.data.clear();
+    kept
 }

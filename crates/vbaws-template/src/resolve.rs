@@ -56,9 +56,16 @@ impl Context {
             Value::Object(map) if map.len() == 1 => {
                 let (key, arg) = map.iter().next().expect("one entry");
                 match key.as_str() {
-                    "Ref" => self
-                        .reference(arg.as_str().unwrap_or_default())
-                        .map(Value::String),
+                    "Ref" => {
+                        let name = arg.as_str().unwrap_or_default();
+                        let value = self.reference(name)?;
+                        // A list parameter's Ref is a list, as CloudFormation gives it.
+                        Ok(if is_list_parameter(template, name) {
+                            Value::Array(value.split(',').map(|v| Value::String(v.to_owned())).collect())
+                        } else {
+                            Value::String(value)
+                        })
+                    }
                     "Fn::GetAtt" => {
                         let part = |i: usize| arg.get(i).and_then(Value::as_str).unwrap_or_default();
                         self.attribute(part(0), part(1)).map(Value::String)
@@ -106,17 +113,34 @@ impl Context {
                             .map(|i| self.resolve(template, &arg[i]).map(|v| text(&v)))
                             .collect::<Result<_, _>>()?;
                         let found = &template.body["Mappings"][&keys[0]][&keys[1]][&keys[2]];
-                        if found.is_null() {
-                            return Err(Error::Unsupported(format!(
+                        // A fourth argument, {DefaultValue: …}, is the AWS::LanguageExtensions
+                        // transform's; without it CloudFormation refuses the template.
+                        let default = arg.get(3).map(|d| &d["DefaultValue"]);
+                        if default.is_some() && !template.has_transform("AWS::LanguageExtensions") {
+                            return Err(Error::Unsupported(
+                                "Fn::FindInMap's DefaultValue needs Transform: AWS::LanguageExtensions"
+                                    .into(),
+                            ));
+                        }
+                        match (found, default) {
+                            (Value::Null, Some(default)) if !default.is_null() => {
+                                self.resolve(template, default)
+                            }
+                            (Value::Null, _) => Err(Error::Unsupported(format!(
                                 "no mapping {}/{}/{}",
                                 keys[0], keys[1], keys[2]
-                            )));
+                            ))),
+                            (found, _) => Ok(found.clone()),
                         }
-                        Ok(found.clone())
                     }
                     "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
                         Ok(Value::Bool(self.evaluate(template, value)?))
                     }
+                    // An intrinsic this player does not know would otherwise pass through as
+                    // data, and a test would pass on a value CloudFormation never produces.
+                    unknown if unknown.starts_with("Fn::") => Err(Error::Unsupported(format!(
+                        "{unknown}: an intrinsic function the template player does not know"
+                    ))),
                     _ => self.resolve_map(template, map),
                 }
             }
@@ -241,6 +265,12 @@ impl Context {
 }
 
 const NO_VALUE: &str = "\u{0}AWS::NoValue";
+
+fn is_list_parameter(template: &Template, name: &str) -> bool {
+    template.body["Parameters"][name]["Type"]
+        .as_str()
+        .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"))
+}
 
 fn is_no_value(value: &Value) -> bool {
     value.as_str() == Some(NO_VALUE)
@@ -456,5 +486,49 @@ Resources: {}
         assert_eq!(resolved, "a-v-${Literal}-eu-west-1");
         assert!(sub_parts("${Name").is_err());
         assert!(sub_names("${Name").is_empty());
+    }
+
+    /// What CloudFormation would refuse or resolve differently is not passed through: an
+    /// unknown intrinsic is an error, a list parameter's Ref is a list, and FindInMap's
+    /// DefaultValue holds only under the AWS::LanguageExtensions transform.
+    #[test]
+    fn the_resolver_is_as_strict_as_cloudformation() {
+        let yaml = r#"
+Transform: AWS::LanguageExtensions
+Parameters:
+  Subnets: { Type: "List<AWS::EC2::Subnet::Id>", Default: "subnet-a,subnet-b" }
+  Name: { Type: String, Default: "n" }
+Mappings:
+  Layer: { eu-west-1: { Arn: known } }
+Resources: {}
+"#;
+        let template = Template::from_yaml(yaml).expect("parses");
+        let context = Context::for_stack(&template, "1", "eu-west-1", "s", &[]);
+        let resolve = |value: serde_json::Value| context.resolve(&template, &value);
+        assert_eq!(
+            resolve(serde_json::json!({"Ref": "Subnets"})).expect("list"),
+            serde_json::json!(["subnet-a", "subnet-b"])
+        );
+        assert_eq!(resolve(serde_json::json!({"Ref": "Name"})).expect("string"), "n");
+        let error = resolve(serde_json::json!({"Fn::Base64": "x"})).expect_err("unknown");
+        assert!(error.to_string().contains("Fn::Base64"), "{error}");
+        assert!(resolve(serde_json::json!({"Ref": "AWS::NotificationARNs"})).is_err());
+        let found = |region: &str| {
+            resolve(
+                serde_json::json!({"Fn::FindInMap": ["Layer", region, "Arn", {"DefaultValue": "fallback"}]}),
+            )
+        };
+        assert_eq!(found("eu-west-1").expect("mapped"), "known");
+        assert_eq!(found("eu-central-2").expect("default"), "fallback");
+        let plain =
+            Template::from_yaml(&yaml.replace("Transform: AWS::LanguageExtensions", "")).expect("parses");
+        let context = Context::for_stack(&plain, "1", "eu-west-1", "s", &[]);
+        let error = context
+            .resolve(
+                &plain,
+                &serde_json::json!({"Fn::FindInMap": ["Layer", "eu-west-1", "Arn", {"DefaultValue": "x"}]}),
+            )
+            .expect_err("needs the transform");
+        assert!(error.to_string().contains("AWS::LanguageExtensions"), "{error}");
     }
 }
