@@ -16,11 +16,17 @@ import tempfile
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKE_AWS = """#!/usr/bin/env python3
+FAKE_AWS = f"""#!{sys.executable}
 import json, os, pathlib, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_AWS_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
+# Every call as AWS would check it: the CLI's own service model (aws_model.py).
+sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent)!r})
+import aws_model
+problems = aws_model.validate(args)
+if problems:
+    sys.exit("An error occurred (ValidationError): " + "; ".join(problems))
 def value(flag):
     return args[args.index(flag) + 1] if flag in args else None
 # What AWS refuses: a template body over 51,200 bytes (CreateStackSet, UpdateStackSet and
@@ -259,11 +265,41 @@ check("deploy-lambdas again with fewer variables passes nothing for the rest (th
 with tempfile.TemporaryDirectory() as tmp:
     (pathlib.Path(tmp) / "aws").write_text(FAKE_AWS)
     done = subprocess.run([sys.executable, str(pathlib.Path(tmp) / "aws"), "cloudformation", "create-stack-set",
+                           "--stack-set-name", "vbaws-veeam-roles",
                            "--template-body", f"file://{ROOT / 'template' / 'roles.yaml'}"],
                           env=dict(os.environ, FAKE_AWS_LOG=str(pathlib.Path(tmp) / "log"), FAKE_BUCKET=str(BUCKET)),
                           capture_output=True, text=True)
     check("the stand-in aws refuses a template body over 51,200 bytes, as CreateStackSet does",
           done.returncode != 0 and "51200" in done.stderr, (done.returncode, done.stderr))
+
+# ... and what the CLI's service model refuses (aws_model.py), as AWS would.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import aws_model  # noqa: E402
+
+for argv, expected in [
+    (["cloudformation", "create-stack-set", "--stack-set-name", "roles", "--permission-model", "SERVICE"],
+     "is not one of"),
+    (["cloudformation", "create-stack-set", "--permission-model", "SERVICE_MANAGED"], "--stack-set-name is required"),
+    (["cloudformation", "create-stack-set", "--stack-set-name", "roles", "--execution-role-name", "bad name"],
+     "does not match"),
+    (["cloudformation", "update-stack-set", "--stack-set-name", "roles", "--auto-deployment", "Enable=true"],
+     "no member Enable"),
+    (["cloudformation", "create-stack-instances", "--stack-set-name", "roles", "--regions", "eu-west-1",
+      "--deployment-targets", "OrganizationalUnitIds=ou-a", "--call-as", "ADMIN"], "is not one of"),
+    (["cloudformation", "create-stack-set", "--stack-set-name", "roles", "--template-urls", "x"], "not an option"),
+    (["cloudformation", "deploy", "--template-file", "t.yaml"], "--stack-name is required"),
+    (["cloudformation", "describe-stack-sets"], "no such operation"),
+]:
+    problems = aws_model.validate(argv)
+    check(f"the service model refuses {' '.join(argv[:2])} ({expected})",
+          any(expected in p for p in problems), problems)
+check("the service model takes the calls the commands make",
+      aws_model.validate(["cloudformation", "create-stack-set", "--region", "eu-west-1", "--call-as", "SELF",
+                          "--stack-set-name", "vbaws-veeam-roles", "--template-url", "https://b.s3.amazonaws.com/r.yaml",
+                          "--capabilities", "CAPABILITY_NAMED_IAM", "--permission-model", "SERVICE_MANAGED",
+                          "--auto-deployment", "Enabled=true,RetainStacksOnAccountRemoval=false",
+                          "--managed-execution", "Active=true",
+                          "--parameters", "ParameterKey=Services,ParameterValue=ec2\\,rds"]) == [], "")
 
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")
