@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod ledger;
+pub mod limits;
 pub mod player;
 mod resolve;
 mod rules;

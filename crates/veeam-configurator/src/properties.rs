@@ -62,16 +62,18 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> 
     props::optional_text(deserializer)?.ok_or_else(|| D::Error::custom("it is required"))
 }
 
-/// IAM role names: 1 to 64 characters of `[A-Za-z0-9+=,.@_-]`, optionally after a path.
+/// IAM role names: 1 to 64 characters of `[A-Za-z0-9+=,.@_-]`, optionally after a path of at
+/// most 512 characters (IAM's quotas page: each has its own limit).
 fn role_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let value = text(deserializer)?;
     let name = value.rsplit('/').next().unwrap_or_default();
+    let path = value.len() - name.len();
     let valid = !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-        && value.len() <= 512;
+        && path <= 512;
     if valid {
         Ok(value)
     } else {
@@ -156,6 +158,10 @@ mod tests {
         assert_eq!(props.member_account_id.as_deref(), Some("123456789012"));
         assert_eq!(props.display_name("123456789012"), "123456789012-ec2");
         assert!(!format!("{props:?}").contains("abcDEF123"));
+        // IAM limits a path (512) and a name (64) each: together they may be longer than 512.
+        let longest = format!("/{}/{}", "p".repeat(510), "r".repeat(64));
+        let props = parse(json!({"RoleName": longest, "RoleExtId": "abc", "Purpose": "p"})).expect("valid");
+        assert_eq!(props.role_name.len(), 576);
 
         for (bad, expected) in [
             (
@@ -164,6 +170,14 @@ mod tests {
             ),
             (
                 json!({"RoleName": "has space", "RoleExtId": "abc", "Purpose": "p"}),
+                "is not an IAM role name",
+            ),
+            (
+                json!({"RoleName": format!("/{}/r", "p".repeat(511)), "RoleExtId": "abc", "Purpose": "p"}),
+                "is not an IAM role name",
+            ),
+            (
+                json!({"RoleName": "r".repeat(65), "RoleExtId": "abc", "Purpose": "p"}),
                 "is not an IAM role name",
             ),
             (
