@@ -4,9 +4,11 @@
 //! dependencies. Enough to play CloudFormation for our own templates locally and to check them;
 //! not a general CloudFormation engine.
 
+mod change_set;
 pub mod event;
 pub mod ledger;
 pub mod limits;
+pub mod physical;
 pub mod player;
 mod resolve;
 mod rules;
@@ -15,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+pub use change_set::{Change, ChangeAction};
 pub use ledger::Ledger;
 pub use player::{Answer, Deliver, DeliveryError, PlayError, Stack};
 pub use resolve::Context;

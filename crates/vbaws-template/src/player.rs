@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::{
     Context, Error, Ledger, Template,
     event::{CustomResource, Event},
+    physical::{Physical, physical},
 };
 
 /// Why delivering an event failed (not a FAILED answer: no answer at all).
@@ -85,19 +86,19 @@ pub enum PlayError {
 
 /// A resource as it stands in the stack.
 #[derive(Debug, Clone)]
-struct Deployed {
-    resource_type: String,
-    physical_id: String,
-    properties: Value,
+pub(crate) struct Deployed {
+    pub(crate) resource_type: String,
+    pub(crate) physical_id: String,
+    pub(crate) properties: Value,
 }
 
 /// One stack (a StackSet's stack instance, say).
 #[derive(Debug)]
 pub struct Stack {
     pub account: String,
-    template: Arc<Template>,
-    context: Context,
-    deployed: BTreeMap<String, Deployed>,
+    pub(crate) template: Arc<Template>,
+    pub(crate) context: Context,
+    pub(crate) deployed: BTreeMap<String, Deployed>,
     /// What CloudFormation shows of this stack while it plays: statuses and events.
     ledger: Ledger,
     /// The template before [`Stack::use_template`], which a failed update returns to.
@@ -387,6 +388,23 @@ impl Stack {
         self.deployed.get(resource).map(|d| &d.properties)
     }
 
+    /// The stack's outputs, as DescribeStacks lists them: those whose condition holds, each
+    /// value resolved (a list joined with commas).
+    pub fn outputs(&self) -> Result<BTreeMap<String, String>, Error> {
+        let mut outputs = BTreeMap::new();
+        for (name, output) in self.template.body["Outputs"].as_object().into_iter().flatten() {
+            if !self
+                .context
+                .creates(&self.template, output["Condition"].as_str())?
+            {
+                continue;
+            }
+            let value = self.context.resolve(&self.template, &output["Value"])?;
+            outputs.insert(name.clone(), crate::scalar(&value).unwrap_or_default());
+        }
+        Ok(outputs)
+    }
+
     /// CloudFormation refuses a stack whose parameters break one of the template's Rules
     /// before it creates or updates anything.
     fn check_rules(&self) -> Result<(), PlayError> {
@@ -532,23 +550,18 @@ impl Stack {
 
     /// An AWS resource is recorded as CloudFormation would name it; nothing is created.
     fn record(&mut self, id: &str, resource_type: &str, properties: Value) {
-        let name = ["RoleName", "InstanceProfileName"]
-            .iter()
-            .find_map(|key| properties.get(*key).and_then(Value::as_str))
-            .map_or_else(|| format!("{id}-1A2B3C"), str::to_owned);
-        let path = properties.get("Path").and_then(Value::as_str).unwrap_or("/");
-        let kind = match resource_type {
-            "AWS::IAM::Role" => "role",
-            "AWS::IAM::InstanceProfile" => "instance-profile",
-            _ => "policy",
-        };
-        let arn = format!("arn:aws:iam::{}:{kind}{path}{name}", self.account);
-        let reference = if kind == "policy" { arn.clone() } else { name };
+        let Physical {
+            reference,
+            attributes,
+        } = physical(&self.context.pseudo, id, resource_type, &properties);
         self.ledger
             .created(self.stack_id(), id, resource_type, &reference, &properties);
-        self.context
-            .attributes
-            .insert((id.to_owned(), "Arn".to_owned()), arn);
+        self.context.attributes.retain(|(owner, _), _| owner != id);
+        for (name, value) in attributes {
+            self.context
+                .attributes
+                .insert((id.to_owned(), name.to_owned()), value);
+        }
         self.context.refs.insert(id.to_owned(), reference.clone());
         self.deployed.insert(
             id.to_owned(),

@@ -461,3 +461,117 @@ fn the_stack_policy_keeps_the_generated_password() {
         .collect();
     assert_eq!(denied, ["LogicalResourceId/ApplianceCredentials"]);
 }
+
+/// lambdas.yaml has no custom resource: nothing is ever delivered.
+struct NoCustomResources;
+
+impl vbaws_template::Deliver for NoCustomResources {
+    async fn deliver(
+        &self,
+        service_token: &str,
+        _event: vbaws_template::event::Event,
+    ) -> Result<vbaws_template::Answer, vbaws_template::DeliveryError> {
+        Err(format!("lambdas.yaml has no custom resource, yet an event went to {service_token}").into())
+    }
+}
+
+/// The Lambdas stack of a first release, with every optional part: the appliance's ingress rule,
+/// the reconciler, the alarm e-mail and the in-stack StackSet.
+async fn first_release() -> (std::sync::Arc<Template>, vbaws_template::Stack) {
+    let lambdas = std::sync::Arc::new(template("lambdas.yaml"));
+    let mut parameters = WORKING.to_vec();
+    parameters.extend_from_slice(&[
+        ("RandomExtIdKey", "random-ext-id-1111111111111111.zip"),
+        ("ConfiguratorKey", "veeam-configurator-1111111111111111.zip"),
+        ("ReconcilerKey", "vbaws-reconciler-1111111111111111.zip"),
+        (
+            "RolesTemplateUrl",
+            "https://artifacts.s3.eu-west-1.amazonaws.com/roles-1111111111111111.yaml",
+        ),
+        ("TargetOrganizationalUnitIds", "ou-ab12-cdef3456"),
+        (
+            "VeeamApplianceRoleArn",
+            "arn:aws:iam::111111111111:role/VeeamBackupInstance",
+        ),
+        ("ApplianceSecurityGroupId", "sg-0appliance"),
+        ("Reconciler", "Report"),
+        ("AlarmEmail", "platform@example.com"),
+    ]);
+    let mut stack = vbaws_template::Stack::new(
+        std::sync::Arc::clone(&lambdas),
+        "111111111111",
+        "eu-west-1",
+        "vbaws-lambdas",
+        &parameters,
+    );
+    stack
+        .create(&NoCustomResources)
+        .await
+        .expect("the stack is created");
+    (lambdas, stack)
+}
+
+fn lines(changes: &[vbaws_template::Change]) -> Vec<String> {
+    changes.iter().map(ToString::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_new_build_changes_the_functions_code_and_the_stacksets_template_and_nothing_else() {
+    let (lambdas, stack) = first_release().await;
+    assert_eq!(
+        lines(&stack.change_set(&lambdas, &[]).expect("change set")),
+        Vec::<String>::new(),
+        "the same release again changes nothing"
+    );
+    let release = stack
+        .change_set(
+            &lambdas,
+            &[
+                ("ConfiguratorKey", "veeam-configurator-2222222222222222.zip"),
+                (
+                    "RolesTemplateUrl",
+                    "https://artifacts.s3.eu-west-1.amazonaws.com/roles-2222222222222222.yaml",
+                ),
+            ],
+        )
+        .expect("change set");
+    assert_eq!(
+        lines(&release),
+        [
+            "Modify ConfiguratorFunction (AWS::Lambda::Function): Code",
+            "Modify RolesStackSet (AWS::CloudFormation::StackSet): TemplateURL",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_parameter_emptied_by_hand_shows_what_it_would_remove() {
+    let (lambdas, stack) = first_release().await;
+    let changes = stack
+        .change_set(
+            &lambdas,
+            &[("ApplianceSecurityGroupId", ""), ("Reconciler", "Disabled")],
+        )
+        .expect("change set");
+    let removed: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == vbaws_template::ChangeAction::Remove)
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    assert!(removed.contains(&"ApplianceFromConfigurator"), "{changes:#?}");
+    assert!(removed.contains(&"ReconcilerFunction"), "{changes:#?}");
+}
+
+#[tokio::test]
+async fn the_outputs_name_what_the_stack_made() {
+    let (_, stack) = first_release().await;
+    let outputs = stack.outputs().expect("outputs resolve");
+    assert_eq!(
+        outputs["VeeamConfiguratorFunctionArn"],
+        "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-veeam-configurator"
+    );
+    assert_eq!(
+        outputs["ConfiguratorRoleArn"],
+        "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B3C4D"
+    );
+}

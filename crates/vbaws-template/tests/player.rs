@@ -279,3 +279,45 @@ async fn a_failed_cleanup_delete_does_not_fail_the_update() {
         "dropped from the stack"
     );
 }
+
+#[tokio::test]
+async fn a_change_set_says_what_an_update_would_do_and_does_nothing() {
+    let template = Arc::new(Template::from_yaml(TEMPLATE).expect("template"));
+    let log = Log::default();
+    let mut stack = Stack::new(Arc::clone(&template), "111111111111", "us-east-1", "s", &[]);
+    stack.create(&log).await.expect("created");
+    log.take();
+    let lines = |stack: &Stack, parameters: &[(&str, &str)]| -> Vec<String> {
+        stack
+            .change_set(&template, parameters)
+            .expect("change set")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        lines(&stack, &[("Services", "ec2,rds")]),
+        [
+            "Add RdsRole (AWS::IAM::Role)",
+            "Add RdsRegistration (Custom::VeeamAwsConfigurator)"
+        ]
+    );
+    assert_eq!(
+        lines(&stack, &[("Rotation", "2")]),
+        ["Modify Ec2Registration (Custom::VeeamAwsConfigurator): Rotation"]
+    );
+    assert_eq!(lines(&stack, &[]), Vec::<String>::new());
+    assert!(log.take().is_empty(), "a change set sends nothing");
+
+    stack
+        .update(&log, &[("Services", "ec2,rds")])
+        .await
+        .expect("updated");
+    assert_eq!(
+        lines(&stack, &[("Services", "ec2")]),
+        [
+            "Remove RdsRegistration (Custom::VeeamAwsConfigurator)",
+            "Remove RdsRole (AWS::IAM::Role)"
+        ]
+    );
+}
