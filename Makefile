@@ -96,7 +96,7 @@ package-check: package
 	done; echo "functions without sign-in code: ok"
 
 .PHONY: demo
-demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm, SERVICES=ec2,rds)
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm|upgrade, SERVICES=ec2,rds)
 	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
 	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2)
 
@@ -107,6 +107,7 @@ demo-check: tools
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs
 	target/debug/vbaws-demo --accounts 4 --story migrate
 	target/debug/vbaws-demo --accounts 4 --story confirm
+	target/debug/vbaws-demo --accounts 4 --story upgrade
 
 .PHONY: bench
 bench: tools package ## Measure the functions, a 1000-account rollout and reconciliation (CHAOS=1: also under fire); writes bench/RESULTS.md

@@ -16,41 +16,8 @@ import tempfile
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKE_AWS = f"""#!{sys.executable}
-import json, os, pathlib, sys
-args = sys.argv[1:]
-with open(os.environ["FAKE_AWS_LOG"], "a") as log:
-    log.write(json.dumps(args) + "\\n")
-# Every call as AWS would check it: the CLI's own service model (aws_model.py).
-sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent)!r})
-import aws_model
-problems = aws_model.validate(args)
-if problems:
-    sys.exit("An error occurred (ValidationError): " + "; ".join(problems))
-def value(flag):
-    return args[args.index(flag) + 1] if flag in args else None
-# What AWS refuses: a template body over 51,200 bytes (CreateStackSet, UpdateStackSet and
-# CreateChangeSet's TemplateBody: "Length Constraints: Maximum length of 51200"), which the CLI's
-# deploy sends inline without --s3-bucket.
-body = value("--template-body") or (value("--template-file") if "--s3-bucket" not in args else None)
-if body:
-    path = body.removeprefix("file://")
-    if len(pathlib.Path(path).read_bytes()) > 51200:
-        sys.exit("An error occurred (ValidationError): 1 validation error detected: Value at 'templateBody' "
-                 "failed to satisfy constraint: Member must have length less than or equal to 51200")
-# The bucket: a folder of the keys uploaded.
-bucket = pathlib.Path(os.environ["FAKE_BUCKET"])
-if args[:2] == ["s3api", "head-object"]:
-    sys.exit(0 if (bucket / value("--key")).exists() else 255)
-if args[:2] == ["s3", "cp"]:
-    (bucket / args[3].split("/", 3)[3]).write_bytes(pathlib.Path(args[2]).read_bytes())
-if "describe-stack-set" in sys.argv:
-    print(os.environ.get("FAKE_STACKSET_PARAMETERS", ""))
-if "describe-stacks" in sys.argv:
-    query = sys.argv[sys.argv.index("--query") + 1]
-    key = query.split("OutputKey=='")[1].split("'")[0]
-    print(os.environ.get("FAKE_" + key, "None"))
-"""
+STANDIN = pathlib.Path(__file__).resolve().parent / "aws_standin.py"
+FAKE_AWS = f'#!/bin/sh\nexec "{sys.executable}" "{STANDIN}" "$@"\n'
 EXT_ID = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-random-ext-id"
 CONFIGURATOR = "arn:aws:lambda:eu-west-1:111111111111:function:vbaws-veeam-configurator"
 CONFIGURATOR_ROLE = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B"
@@ -263,8 +230,7 @@ check("deploy-lambdas again with fewer variables passes nothing for the rest (th
 
 # The stand-in refuses what AWS refuses: the command of earlier releases, roles.yaml inline.
 with tempfile.TemporaryDirectory() as tmp:
-    (pathlib.Path(tmp) / "aws").write_text(FAKE_AWS)
-    done = subprocess.run([sys.executable, str(pathlib.Path(tmp) / "aws"), "cloudformation", "create-stack-set",
+    done = subprocess.run([sys.executable, str(STANDIN), "cloudformation", "create-stack-set",
                            "--stack-set-name", "vbaws-veeam-roles",
                            "--template-body", f"file://{ROOT / 'template' / 'roles.yaml'}"],
                           env=dict(os.environ, FAKE_AWS_LOG=str(pathlib.Path(tmp) / "log"), FAKE_BUCKET=str(BUCKET)),

@@ -4,7 +4,9 @@
 
 pub mod chaos;
 mod confirm;
+mod operator;
 pub mod story;
+mod upgrade;
 pub mod world;
 
 pub use vbaws_template::Stack;

@@ -13,8 +13,9 @@ use vbaws_template::Template;
 /// Veeam Backup for AWS appliance.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The story: `rollout` (join, leave, rotate), `migrate` (from the Python solution) or
-    /// `confirm` (event confirmation turned on in a running Organization).
+    /// The story: `rollout` (join, leave, rotate), `migrate` (from the Python solution),
+    /// `confirm` (event confirmation turned on in a running Organization) or `upgrade` (the
+    /// second day: new releases, re-runs, a failed update rolled back).
     #[arg(long, value_enum, default_value_t = Story::Rollout)]
     story: Story,
     /// Accounts in the OU at first.

@@ -30,6 +30,8 @@ use vbaws_testkit::{
 
 use crate::DemoError;
 
+/// The Region of the backup account and the member stacks.
+pub const REGION: &str = "us-east-1";
 pub const RANDOM_EXT_ID_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-random-ext-id";
 pub const CONFIGURATOR_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:vbaws-veeam-configurator";
 /// The roles StackSet's parameters, as the Lambdas stack's outputs give them.
@@ -71,6 +73,8 @@ pub struct World {
     configurator_sandboxes: usize,
     pub events: AtomicU64,
     pub failed: AtomicU64,
+    /// FAILED answers a story provoked on purpose (an appliance made to fail).
+    pub provoked: AtomicU64,
     pub unanswered: AtomicU64,
 }
 
@@ -120,6 +124,7 @@ impl World {
             configurator_sandboxes,
             events: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            provoked: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
         };
         world.deploy_configurator("Enforce").await?;

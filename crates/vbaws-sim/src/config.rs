@@ -145,6 +145,9 @@ pub struct Faults {
     /// Answer this many role listings (`GET /accounts/amazon`) with 500, a failure no retry
     /// cures.
     pub list_failures: u32,
+    /// Answer this many role updates (`PUT /accounts/amazon/{id}`) with 500, as an appliance
+    /// in trouble might; no retry cures it, so the stack's update fails and rolls back.
+    pub update_failures: u32,
     /// Added to every answer.
     pub latency: Duration,
     /// Break this many connections mid-answer.

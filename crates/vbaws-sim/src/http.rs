@@ -216,6 +216,7 @@ async fn update(
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
     let id = role_id(&id)?;
+    state.take_update_failure()?;
     state.save(Some(&id), bodies::read(&body)?).map(Json)
 }
 

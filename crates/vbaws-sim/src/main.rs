@@ -47,6 +47,9 @@ struct Args {
     /// Answer the first N role listings with 500.
     #[arg(long, default_value_t = 0)]
     list_failures: u32,
+    /// Answer the first N role updates with 500.
+    #[arg(long, default_value_t = 0)]
+    update_failures: u32,
     /// Latency added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -107,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         unavailable: args.fail_503,
         assume_failures: args.assume_failures,
         list_failures: args.list_failures,
+        update_failures: args.update_failures,
         latency: Duration::from_millis(args.latency_ms),
         drops: args.drop,
         hangs: args.hang,

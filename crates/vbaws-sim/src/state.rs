@@ -319,6 +319,21 @@ impl State {
         Ok(())
     }
 
+    /// Uses up one injected update failure, if any is left. The wording is a guess.
+    pub(crate) fn take_update_failure(&mut self) -> Result<(), Problem> {
+        if self.faults.update_failures == 0 {
+            return Ok(());
+        }
+        self.faults.update_failures -= 1;
+        Err(Problem::new(
+            500,
+            "unknownError",
+            "UnknownError",
+            "Internal server error",
+            "The IAM role could not be saved.",
+        ))
+    }
+
     /// Uses up one injected listing failure, if any is left.
     pub(crate) fn take_list_failure(&mut self) -> Result<(), Problem> {
         if self.faults.list_failures == 0 {
