@@ -58,12 +58,14 @@ templates: tools ## cfn-lint, the cfn-guard rules (and their own tests) and chec
 	cfn-guard validate --rules template/rules/worker-network.guard --data template/worker-network.yaml --show-summary fail
 	$(PY) scripts/checkov.py
 
-# Deployment checks against moto: worker-network.yaml through moto's CloudFormation, and
+# The player's resolution of each template checked against cloud-radar's. Deployment checks
+# against moto: worker-network.yaml through moto's CloudFormation, and
 # roles.yaml rolled out to a mocked organization's OU by the project's CloudFormation player
 # (moto's cannot run it), its IAM resources landed in each member account.
 .PHONY: deploy-check
 deploy-check: tools
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-netcheck
+	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-netcheck -p vbaws-template
+	$(PY) tests/deploy/resolve_crosscheck.py
 	$(PY) tests/deploy/worker_network_moto.py
 	$(PY) tests/deploy/roles_moto.py
 	$(PY) tests/deploy/stackset_commands.py

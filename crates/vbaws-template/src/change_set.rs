@@ -71,6 +71,7 @@ impl Stack {
         context
             .parameters
             .extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        crate::player::check_parameters(template, &context)?;
         if let Some(broken) = template.broken_rules(&context)?.into_iter().next() {
             return Err(PlayError::RuleBroken {
                 rule: broken.rule,

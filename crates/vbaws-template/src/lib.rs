@@ -8,6 +8,7 @@ mod change_set;
 pub mod event;
 pub mod ledger;
 pub mod limits;
+mod parameters;
 pub mod physical;
 pub mod player;
 mod resolve;
@@ -19,6 +20,7 @@ use serde_json::{Map, Value};
 
 pub use change_set::{Change, ChangeAction};
 pub use ledger::Ledger;
+pub use parameters::RefusedParameter;
 pub use player::{Answer, Deliver, DeliveryError, PlayError, Stack};
 pub use resolve::Context;
 pub use rules::BrokenRule;

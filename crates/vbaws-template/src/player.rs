@@ -60,6 +60,8 @@ impl Answer {
 pub enum PlayError {
     #[error(transparent)]
     Template(#[from] Error),
+    #[error("parameter {parameter} {problem}")]
+    ParameterRefused { parameter: String, problem: String },
     #[error("rule {rule} refuses the parameters: {description}")]
     RuleBroken { rule: String, description: String },
     #[error("{0} has no ServiceToken")]
@@ -408,6 +410,7 @@ impl Stack {
     /// CloudFormation refuses a stack whose parameters break one of the template's Rules
     /// before it creates or updates anything.
     fn check_rules(&self) -> Result<(), PlayError> {
+        check_parameters(&self.template, &self.context)?;
         match self.template.broken_rules(&self.context)?.into_iter().next() {
             None => Ok(()),
             Some(broken) => Err(PlayError::RuleBroken {
@@ -571,6 +574,17 @@ impl Stack {
                 properties,
             },
         );
+    }
+}
+
+/// CloudFormation refuses a parameter value outside its declaration before anything else.
+pub(crate) fn check_parameters(template: &Template, context: &Context) -> Result<(), PlayError> {
+    match template.refused_parameters(context)?.into_iter().next() {
+        None => Ok(()),
+        Some(refused) => Err(PlayError::ParameterRefused {
+            parameter: refused.parameter,
+            problem: refused.problem,
+        }),
     }
 }
 
