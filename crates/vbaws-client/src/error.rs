@@ -275,16 +275,24 @@ impl ApiError {
         matches!(self.status, 400 | 404 | 405 | 406 | 415) && self.mentions_api_version
     }
 
-    /// A create or rename refused because the display name is taken. The wording is not
-    /// documented: 409, or a 400 that says the name already exists, is a duplicate or is taken.
+    /// A create or rename refused because the display name is taken: 409, or a 400 that says
+    /// so. The error code comes first: the documented codes name no conflict, so a 400 with any
+    /// code but the catch-all `UnknownError` (which the appliance answers a taken name with) is
+    /// something else. The wording is not documented; only whole phrases count, so that "does
+    /// not exist" or "not a duplicate" is never a conflict.
     pub fn is_name_taken(&self) -> bool {
+        if self.status == 409 {
+            return true;
+        }
+        let specific_code = self
+            .error_code
+            .as_deref()
+            .is_some_and(|code| !code.eq_ignore_ascii_case("UnknownError"));
+        if self.status != 400 || specific_code || self.is_assume_role_failure() {
+            return false;
+        }
         let text = self.text();
-        self.status == 409
-            || (self.status == 400
-                && !self.is_assume_role_failure()
-                && ["already", "exist", "duplicate", "taken"]
-                    .iter()
-                    .any(|word| text.contains(word)))
+        NAME_TAKEN.iter().any(|phrase| text.contains(phrase))
     }
 
     /// The role is in use (by policies or repositories) and cannot be deleted.
@@ -292,6 +300,16 @@ impl ApiError {
         self.status == 409 || (self.status == 400 && self.text().contains("in use"))
     }
 }
+
+/// How a refused create says its name is taken, in lower case.
+const NAME_TAKEN: &[&str] = &[
+    "already exists",
+    "already taken",
+    "is taken",
+    "is a duplicate",
+    "duplicate name",
+    "name is already in use",
+];
 
 /// Every string in a JSON document, keys left out.
 fn strings(value: &Value) -> Vec<&str> {
@@ -411,6 +429,36 @@ mod tests {
             br#"{"title":"Validation error","details":"IAMRoleFromAnotherAccount needs a 12-digit accountId and a roleName."}"#,
         );
         assert!(!other.is_name_taken());
+        let proxy = ApiError::from_body("log in", 502, b"<html><body>Bad gateway</body></html>");
+        assert_eq!(proxy.details, None, "an HTML page is not a message");
+    }
+
+    #[test]
+    fn a_taken_name_is_told_by_its_code_first_and_by_whole_phrases_only() {
+        let taken = |status: u16, body: &[u8]| ApiError::from_body("create", status, body).is_name_taken();
+        for (status, body) in [
+            (409, &b""[..]),
+            (400, br#"{"title":"Validation error","errorCode":"UnknownError","details":"An IAM role with the name 'x' already exists."}"#),
+            (400, br#"{"title":"Validation error","details":"The name 'x' is already taken."}"#),
+            // ASP.NET's problem shape, its messages under `errors`.
+            (400, br#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1","title":"One or more validation errors occurred.","status":400,"errors":{"Name":["Duplicate name: x"]},"traceId":"00-1"}"#),
+        ] {
+            assert!(taken(status, body), "{status} {}", String::from_utf8_lossy(body));
+        }
+        for (status, body) in [
+            (400, &br#"{"title":"Validation error","errorCode":"UnknownError","details":"The IAM role does not exist in the account."}"#[..]),
+            (400, br#"{"title":"Validation error","details":"The account 123456789012 does not exist."}"#),
+            (400, br#"{"title":"Not found","errorCode":"NotFound","details":"A role with this name already exists in the trash."}"#),
+            (400, br#"{"title":"Validation error","details":"The external ID is not a duplicate of any other."}"#),
+            (400, br#"{"title":"Validation error","errorCode":"UnknownError","details":"Failed to assume role arn:aws:iam::1:role/x: it already exists but is not assumable"}"#),
+            (404, br#"{"title":"Not found","errorCode":"NotFound","details":"The name is taken."}"#),
+        ] {
+            assert!(!taken(status, body), "{status} {}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_proxys_page_is_no_message() {
         let proxy = ApiError::from_body("log in", 502, b"<html><body>Bad gateway</body></html>");
         assert_eq!(proxy.details, None, "an HTML page is not a message");
     }
