@@ -3,6 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 FUNCTIONS := random-ext-id veeam-configurator vbaws-reconciler
+# The binaries the demo and the deploy checks run, built once with the tests' features
+# (scripts/feature-sets.py checks it), so no command rebuilds what another built.
+BINS := -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile -p vbaws-netcheck -p vbaws-template
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -40,7 +43,7 @@ fmt: ## Format the code
 lint: ## rustfmt and clippy, warnings as errors; every documented target still exists
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	cargo clippy -p vbaws-cfn --all-targets --features fuzzing --locked -- -D warnings
+	scripts/feature-sets.py $(BINS)
 	@for target in demo bench fuzz package publish preflight reconcile trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat STS_PATH=Nat CLOUDFORMATION_PATH=Nat \
@@ -64,7 +67,7 @@ templates: tools ## cfn-lint, the cfn-guard rules (and their own tests) and chec
 # (moto's cannot run it), its IAM resources landed in each member account.
 .PHONY: deploy-check
 deploy-check: tools
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-netcheck -p vbaws-template
+	cargo build --quiet --locked $(BINS)
 	$(PY) tests/deploy/resolve_crosscheck.py
 	$(PY) tests/deploy/worker_network_moto.py
 	$(PY) tests/deploy/roles_moto.py
@@ -73,7 +76,6 @@ deploy-check: tools
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test
 	cargo test --workspace --locked
-	cargo test -p vbaws-cfn --features fuzzing --locked --lib fuzzing
 	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
 
@@ -81,14 +83,16 @@ test: lint tools templates deploy-check ## Every check and test
 package: tools ## Build dist/<function>.zip, each an arm64 bootstrap for provided.al2023
 	scripts/package.sh dist $(FUNCTIONS)
 
-# The deployment artifacts are part of what must work: build them and check each is an
-# aarch64 ELF with an executable bootstrap inside.
+# The deployment artifacts are part of what must work: build them (once, with the
+# package-check profile: release code without LTO) and check each is an aarch64 ELF with an
+# executable bootstrap inside.
 .PHONY: package-check
-package-check: package
+package-check: tools
+	PROFILE=package-check TOGETHER=1 scripts/package.sh target/package-check $(FUNCTIONS)
 	@for f in $(FUNCTIONS); do \
 	  $(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo("bootstrap"); \
 	  assert z.namelist() == ["bootstrap"], z.namelist(); assert (i.external_attr >> 16) & 0o111, "not executable"; \
-	  assert z.read("bootstrap")[:4] == b"\x7fELF"' dist/$$f.zip && echo "dist/$$f.zip: ok"; \
+	  assert z.read("bootstrap")[:4] == b"\x7fELF"' target/package-check/$$f.zip && echo "target/package-check/$$f.zip: ok"; \
 	done
 	@# The functions run on their execution role: the commands' sign-in (SSO) code stays out.
 	@for f in $(FUNCTIONS); do \
@@ -99,13 +103,13 @@ package-check: package
 
 .PHONY: demo
 demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm|upgrade, SERVICES=ec2,rds)
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
+	cargo build --quiet --locked $(BINS)
 	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2)
 
 # The demo's story, smaller, as part of make test.
 .PHONY: demo-check
 demo-check: tools
-	cargo build --quiet --locked -p random-ext-id -p veeam-configurator -p vbaws-demo -p vbaws-reconcile
+	cargo build --quiet --locked $(BINS)
 	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs
 	target/debug/vbaws-demo --accounts 4 --story migrate
 	target/debug/vbaws-demo --accounts 4 --story confirm

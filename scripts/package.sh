@@ -5,19 +5,27 @@
 #
 # Expects cargo-zigbuild and zig on PATH (the Makefile's .venv provides both). AL2023 ships
 # glibc 2.34, so the binary is linked against no newer symbol versions than that.
+#
+# PROFILE (default release) names the Cargo profile. TOGETHER=1 builds every function in one
+# cargo invocation, which builds the dependencies once with the union of the functions'
+# features: quicker, for a check; the zips to ship are built one by one.
 set -euo pipefail
 
 out=$1
 shift
 target=aarch64-unknown-linux-gnu
+profile=${PROFILE:-release}
 
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 mkdir -p "$out"
+if [ -n "${TOGETHER:-}" ]; then
+  cargo zigbuild --profile "$profile" --locked --target "$target.2.34" $(printf -- '-p %s ' "$@")
+fi
 for function in "$@"; do
   # One build per function: built together, cargo would give each the union of both's
   # dependency features, and a bigger binary.
-  cargo zigbuild --release --locked --target "$target.2.34" -p "$function"
-  binary="target/$target/release/$function"
+  [ -n "${TOGETHER:-}" ] || cargo zigbuild --profile "$profile" --locked --target "$target.2.34" -p "$function"
+  binary="target/$target/$profile/$function"
   # An ELF header whose e_machine (bytes 18-19, little endian) is 0xb7 is an aarch64 binary.
   machine=$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' \n')
   magic=$(od -An -c -N4 "$binary" | tr -d ' \n')

@@ -14,7 +14,7 @@ use vbaws_template::{Template, event::CustomResource};
 
 use crate::{
     DemoError, Stack, World,
-    story::{Action, Chapters, Plan, Report, account, fan_out, finish},
+    story::{Action, Chapters, Plan, Report, account, fan_out, finish, roll_out_template},
     world::{CONFIGURATOR_ARN, ROLES_PARAMETERS},
 };
 
@@ -51,21 +51,7 @@ pub(crate) async fn run(
     }
 
     chapter.say("update-stack-set to this release's roles.yaml: every account gets its event reader role");
-    let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await)
-        .into_values()
-        .map(|mut stack| {
-            stack.use_template(Arc::clone(&template));
-            stack
-        })
-        .collect();
-    fan_out(
-        &world,
-        &stacks,
-        current,
-        plan.concurrency,
-        Action::Update(Vec::new()),
-    )
-    .await?;
+    roll_out_template(&world, &stacks, &template, plan.concurrency, Vec::new()).await?;
 
     chapter.say("The external IDs are rotated, still in Report mode: every event is confirmed now");
     rotate(&world, &stacks, plan, "rotated-before-enforcing").await?;

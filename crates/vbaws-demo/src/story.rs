@@ -524,6 +524,25 @@ pub(crate) async fn fan_out(
     first_error.map_or(Ok(()), Err)
 }
 
+/// update-stack-set with a new template: every stack takes `template`, then is updated with
+/// `parameters`, `concurrency` at a time.
+pub(crate) async fn roll_out_template(
+    world: &Arc<World>,
+    stacks: &Arc<Mutex<BTreeMap<String, Stack>>>,
+    template: &Arc<Template>,
+    concurrency: usize,
+    parameters: Vec<(String, String)>,
+) -> Result<(), DemoError> {
+    let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await)
+        .into_values()
+        .map(|mut stack| {
+            stack.use_template(Arc::clone(template));
+            stack
+        })
+        .collect();
+    fan_out(world, stacks, current, concurrency, Action::Update(parameters)).await
+}
+
 /// Every account of the OU has a registration per role its stack holds, with the external ID
 /// the role's trust policy holds; no account that left or was closed has any.
 fn verify(world: &World, stacks: &BTreeMap<String, Stack>, gone: &[String], report: &mut Report) {

@@ -17,7 +17,7 @@ use vbaws_template::{Change, Stack, Template};
 use crate::{
     DemoError, World,
     operator::{self, BUCKET, Call, Operator},
-    story::{Action, Chapters, Plan, Report, account, fan_out, finish},
+    story::{Action, Chapters, Plan, Report, account, fan_out, finish, roll_out_template},
     world::REGION,
 };
 
@@ -160,21 +160,7 @@ pub(crate) async fn run(world: Arc<World>, plan: &Plan, started: Instant) -> Res
         update.template_url
     );
     let template = Arc::new(roles_template_at(&operator, &update.template_url)?);
-    let current: Vec<Stack> = std::mem::take(&mut *stacks.lock().await)
-        .into_values()
-        .map(|mut stack| {
-            stack.use_template(Arc::clone(&template));
-            stack
-        })
-        .collect();
-    fan_out(
-        &world,
-        &stacks,
-        current,
-        plan.concurrency,
-        Action::Update(update.given),
-    )
-    .await?;
+    roll_out_template(&world, &stacks, &template, plan.concurrency, update.given).await?;
     let touched = world.appliance.sim.requests().len() - requests;
     println!("   {touched} appliance requests: no registration changed");
     if touched > 0 {
