@@ -44,7 +44,7 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	scripts/feature-sets.py $(BINS)
-	@for target in demo bench fuzz package publish preflight reconcile trusted-access deploy-lambdas deploy-stackset update-stackset; do \
+	@for target in demo bench bench-build fuzz package publish preflight reconcile trusted-access deploy-lambdas deploy-stackset update-stackset; do \
 	  $(MAKE) --no-print-directory -n $$target BUCKET=b REGION=r APPLIANCE_IP=10.0.0.1 CERT_SHA256=x VPC=v \
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat STS_PATH=Nat CLOUDFORMATION_PATH=Nat \
 	    API_URL=https://h:1 SECRET_ID=s \
@@ -120,6 +120,10 @@ bench: tools package ## Measure the functions, a 1000-account rollout and reconc
 	cargo bench --quiet --locked -p random-ext-id -p vbaws-cfn --bench external_id --bench routing
 	cargo build --quiet --release --locked -p random-ext-id -p veeam-configurator -p vbaws-bench
 	target/release/vbaws-bench --bin-dir target/release --zips dist --out bench/RESULTS.md $(if $(CHAOS),--chaos)
+
+.PHONY: bench-build
+bench-build: ## Measure a fresh clone's build (cold make demo and make test, target/ size, a warm make test); writes bench/RESULTS.md
+	scripts/measure-build.sh
 
 # ---- Deployment (needs AWS credentials; nothing below runs in make test) -------------------
 # Every variable can be given on the command line: make deploy-lambdas BUCKET=… ORG_ID=… …
