@@ -76,6 +76,7 @@ deploy-check: tools
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test
 	cargo test --workspace --locked
+	python3 scripts/check-docs.py
 	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
 
@@ -99,7 +100,9 @@ package-check: tools
 	  tree=$$(cargo tree --locked -p $$f -e normal --prefix none) || exit 1; \
 	  if echo "$$tree" | grep -q '^aws-sdk-sso'; then \
 	    echo "$$f links aws-sdk-sso: depend on vbaws-sdk or vbaws-reconcile without sign-in"; exit 1; fi; \
-	done; echo "functions without sign-in code: ok"
+	  if echo "$$tree" | grep -q '^clap '; then \
+	    echo "$$f links clap: depend on vbaws-reconcile without its cli feature"; exit 1; fi; \
+	done; echo "functions without sign-in code or a command-line parser: ok"
 
 .PHONY: demo
 demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm|upgrade, SERVICES=ec2,rds)

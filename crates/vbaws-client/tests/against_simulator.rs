@@ -680,14 +680,14 @@ async fn no_password_or_token_in_debug_or_display() {
 }
 
 #[test]
-fn the_readme_names_the_known_revisions_as_the_client_knows_them() {
-    let readme = include_str!("../../../README.md");
+fn the_docs_name_the_known_revisions_as_the_client_knows_them() {
+    let readme = include_str!("../../../docs/functions.md");
     let listed = format!(
         "The client knows these revisions, newest first: {}",
         vbaws_client::KNOWN_REVISIONS.join(", ")
     );
     assert!(
         readme.contains(&listed),
-        "README.md must say: {listed:?} (its API revisions section)"
+        "docs/functions.md must say: {listed:?} (its API revisions section)"
     );
 }

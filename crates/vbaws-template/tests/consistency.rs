@@ -214,7 +214,7 @@ async fn every_registration_can_be_confirmed_from_its_first_event_to_its_last() 
     );
 }
 
-/// The scheduled reconciler's role, and the Organization reader role the README gives, allow
+/// The scheduled reconciler's role, and the Organization reader role docs/reconciliation.md gives, allow
 /// every action the reconciliation calls (moto does not enforce IAM, so only this catches a
 /// call added without its permission).
 #[test]
@@ -225,8 +225,9 @@ fn the_reconcilers_roles_allow_every_call_it_makes() {
         .find(|r| r.logical_id == "ReconcilerRole")
         .expect("ReconcilerRole");
     let granted = role.properties["Policies"].to_string();
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-        .expect("README");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reconciliation.md"))
+            .expect("docs/reconciliation.md");
     // Lines wrap anywhere in prose: compare it with its whitespace folded.
     let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
     let reader_policy = readme
@@ -234,7 +235,7 @@ fn the_reconcilers_roles_allow_every_call_it_makes() {
         .nth(1)
         .and_then(|rest| rest.split("```json").nth(1))
         .and_then(|rest| rest.split("```").next())
-        .expect("the README's reader policy");
+        .expect("docs/reconciliation.md's reader policy");
     for action in vbaws_reconcile::read::AWS_ACTIONS {
         assert!(
             granted.contains(&format!("\"{action}\"")),
@@ -242,7 +243,7 @@ fn the_reconcilers_roles_allow_every_call_it_makes() {
         );
         assert!(
             reader_policy.contains(&format!("\"{action}\"")),
-            "the README's reader policy lacks {action}"
+            "docs/reconciliation.md's reader policy lacks {action}"
         );
     }
 }

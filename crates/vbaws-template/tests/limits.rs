@@ -115,11 +115,11 @@ fn max_length(template: &vbaws_template::Template, parameter: &str) -> usize {
         .unwrap_or_else(|| panic!("{parameter} declares no MaxLength: AWS's limits need one"))
 }
 
-/// The README's table lists every limit the tests measure, with its number and its page.
+/// docs/templates.md's table lists every limit the tests measure, with its number and its page.
 #[test]
 fn the_readme_lists_every_limit_with_its_page() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/templates.md"))
+        .expect("docs/templates.md");
     for limit in limits::ALL {
         let max = limit.max.to_string();
         let grouped: String = max
@@ -136,7 +136,7 @@ fn the_readme_lists_every_limit_with_its_page() {
             readme
                 .lines()
                 .any(|l| l.starts_with(&row) && l.contains(limit.page)),
-            "the README has no row {row}… ({})",
+            "docs/templates.md has no row {row}… ({})",
             limit.page
         );
     }
