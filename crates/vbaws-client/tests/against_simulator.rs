@@ -258,6 +258,71 @@ async fn tokens_near_expiry_are_refreshed_and_a_failed_refresh_logs_in() {
     );
 }
 
+/// Errors in ASP.NET Core's problem shape (`detail`, `errors`, `traceId`, no `errorCode`) are
+/// told apart as in Veeam's: a taken name, a role the appliance cannot assume, one not found.
+#[tokio::test]
+async fn errors_in_aspnets_problem_shape_are_told_apart_as_in_veeams() {
+    let running = appliance(Config {
+        problem_shape: vbaws_sim::ProblemShape::AspNet,
+        ..Config::default()
+    })
+    .await;
+    let client = builder(&running).build().expect("client");
+    let role = spec("123456789012", "VeeamBackup", "x1");
+    client.until(soon()).roles().create(&role).await.expect("created");
+    let taken = client
+        .until(soon())
+        .roles()
+        .create(&role)
+        .await
+        .expect_err("taken");
+    let api = taken.api().expect("an error answer");
+    assert!(
+        api.details
+            .as_deref()
+            .is_some_and(|d| d.contains("already exists")),
+        "{api:?}"
+    );
+    assert!(api.is_name_taken() && !api.is_assume_role_failure(), "{api:?}");
+
+    running.sim.set_faults(Faults {
+        assume_failures: 1,
+        ..Faults::default()
+    });
+    let refused = client
+        .until(soon())
+        .roles()
+        .create(&spec("123456789013", "VeeamBackup", "x1"))
+        .await
+        .expect_err("not assumable");
+    let api = refused.api().expect("an error answer");
+    assert!(api.is_assume_role_failure() && !api.is_name_taken(), "{api:?}");
+
+    let gone = client
+        .until(soon())
+        .roles()
+        .update("6f1c2a0e-0000-4000-8000-000000000000", &role)
+        .await
+        .expect_err("no such role");
+    let api = gone.api().expect("an error answer");
+    assert!(api.is_not_found() && !api.is_name_taken(), "{api:?}");
+}
+
+/// An 11.0 appliance takes the newest revision at the first try, and its roles (under
+/// `awsAccountId`, as 1.9-rev0 names the account) are read with their accounts.
+#[tokio::test]
+async fn an_11_0_appliance_is_spoken_to_in_1_9_rev0_at_once() {
+    let running = appliance(Config::appliance_11()).await;
+    let client = builder(&running).build().expect("client");
+    let roles = client.until(soon()).roles().list().await.expect("list");
+    assert_eq!(client.revision().as_deref(), Some("1.9-rev0"));
+    assert_eq!(token_requests(&running), ["Some(\"1.9-rev0\") 200"]);
+    assert!(
+        roles.iter().all(|r| r.account_id().is_some()),
+        "every role's account is read: {roles:?}"
+    );
+}
+
 #[tokio::test]
 async fn negotiation_steps_down_to_the_newest_accepted_revision_and_remembers_it() {
     let running = appliance(Config {

@@ -21,7 +21,7 @@ pub struct Config {
     pub appliance_account: String,
     /// Most roles one page holds, whatever `Limit` asks for.
     pub max_page_size: usize,
-    /// The JSON name of a role's AWS account: `awsid` (1.0-rev0) or `awsAccountId`.
+    /// The JSON name of a role's AWS account (by default, as the request's revision has it).
     pub account_field: AccountField,
     /// The status for a wrong password (undocumented: 400 or 401).
     pub bad_credentials_status: u16,
@@ -29,6 +29,33 @@ pub struct Config {
     pub in_use_status: u16,
     /// The status of a successful delete (200 in 1.0-rev0; 204 possible later).
     pub delete_status: u16,
+    /// The shape of error answers (Veeam's documented one, or ASP.NET Core's).
+    pub problem_shape: ProblemShape,
+}
+
+/// How error answers are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProblemShape {
+    /// Veeam's documented shape: `type`, `title`, `status`, `errorCode`, `details`.
+    #[default]
+    Veeam,
+    /// ASP.NET Core's problem details, as a third-party client decodes the appliance's errors:
+    /// `type`, `title`, `status`, `detail`, `errors` (messages by field), `traceId`; no
+    /// `errorCode`. Whether and where the appliance answers so is a guess.
+    AspNet,
+}
+
+impl Config {
+    /// An 11.0 appliance (11.0.0.85, the first to speak 1.9-rev0, the newest revision there is).
+    /// Its window is not published (guess: the four newest revisions, as for 10.x).
+    pub fn appliance_11() -> Self {
+        Self {
+            accepted_versions: ["1.9-rev0", "1.8-rev0", "1.7-rev0", "1.6-rev0"]
+                .map(String::from)
+                .to_vec(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Config {
@@ -46,10 +73,11 @@ impl Default for Config {
             users: vec![User::admin("admin", "admin-password")],
             appliance_account: "111111111111".into(),
             max_page_size: 100,
-            account_field: AccountField::Awsid,
+            account_field: AccountField::ByRevision,
             bad_credentials_status: 401,
             in_use_status: 400,
             delete_status: 200,
+            problem_shape: ProblemShape::Veeam,
         }
     }
 }
@@ -59,8 +87,33 @@ impl Default for Config {
 pub enum AccountField {
     /// `awsid`, as 1.0-rev0 names it.
     Awsid,
-    /// `awsAccountId`, a later spelling a client must also read.
+    /// `awsAccountId`, as clients of 1.5-rev0 and 1.8-rev0 read it.
     AwsAccountId,
+    /// As the request's `x-api-version` has it: `awsAccountId` from 1.5-rev0 on, `awsid` before
+    /// (seen for 1.0-rev0; 1.1 to 1.4 are a guess) and when no revision is sent.
+    ByRevision,
+}
+
+impl AccountField {
+    /// The field a request of `revision` reads.
+    pub fn for_revision(self, revision: Option<&str>) -> Self {
+        match self {
+            Self::ByRevision => {
+                let newer = revision
+                    .and_then(revision_number)
+                    .is_some_and(|number| number >= (1, 5));
+                if newer { Self::AwsAccountId } else { Self::Awsid }
+            }
+            fixed => fixed,
+        }
+    }
+}
+
+/// `1.8-rev0` as (1, 8).
+fn revision_number(revision: &str) -> Option<(u32, u32)> {
+    let (major, rest) = revision.split_once('.')?;
+    let minor = rest.split('-').next()?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// An appliance user.

@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use crate::{
     bodies::{self, Account, Login, Message, NameSpec, Page},
-    config::LoggedRequest,
+    config::{LoggedRequest, ProblemShape},
     listing::{Listing, role_id},
     problem::Problem,
-    state::{Injected, Sim},
+    state::{Injected, Sim, View},
     version::versions,
 };
 
@@ -45,10 +45,34 @@ pub fn router(sim: Sim) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(sim.clone(), versions))
+        .layer(middleware::from_fn_with_state(sim.clone(), problem_shape))
         .layer(middleware::from_fn(media_type))
         .layer(middleware::from_fn_with_state(sim.clone(), faults))
         .layer(middleware::from_fn_with_state(sim.clone(), log))
         .with_state(sim)
+}
+
+/// With [`ProblemShape::AspNet`], every problem body is rewritten in ASP.NET Core's shape.
+async fn problem_shape(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    if sim.lock().config.problem_shape != ProblemShape::AspNet || !is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let rewritten = serde_json::from_slice(&bytes)
+        .ok()
+        .and_then(|body| crate::problem::as_aspnet(&body))
+        .map_or(bytes, |aspnet| Bytes::from(aspnet.to_string()));
+    let mut response = Response::from_parts(parts, Body::from(rewritten));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
 }
 
 /// Errors go out as `application/problem+json`, or as `application/json` when the client asks
@@ -139,6 +163,15 @@ async fn faults(State(sim): State<Sim>, request: Request, next: Next) -> Respons
     }
 }
 
+/// What the request says of how it sees the appliance: the host it asked for, its revision.
+fn view(headers: &HeaderMap) -> View {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    View {
+        base: format!("https://{}", text(header::HOST.as_str()).unwrap_or("127.0.0.1")),
+        revision: text("x-api-version").map(str::to_owned),
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
@@ -180,7 +213,7 @@ async fn list(
     let mut state = sim.lock();
     state.authorize(bearer(&headers), false)?;
     state.take_list_failure()?;
-    Ok(Json(state.page(&Listing::parse(&pairs)?)))
+    Ok(Json(state.page(&Listing::parse(&pairs)?, &view(&headers))))
 }
 
 async fn read(
@@ -190,7 +223,7 @@ async fn read(
 ) -> Result<Json<Account>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
-    state.get(&role_id(&id)?).map(Json)
+    state.get(&role_id(&id)?, &view(&headers)).map(Json)
 }
 
 // Bodies are read after the caller is authorized, as ASP.NET binds models after authentication.
@@ -203,7 +236,7 @@ async fn create(
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
     state
-        .save(None, bodies::read(&body)?)
+        .save(None, bodies::read(&body)?, &view(&headers))
         .map(|role| (StatusCode::CREATED, Json(role)))
 }
 
@@ -217,7 +250,9 @@ async fn update(
     state.authorize(bearer(&headers), true)?;
     let id = role_id(&id)?;
     state.take_update_failure()?;
-    state.save(Some(&id), bodies::read(&body)?).map(Json)
+    state
+        .save(Some(&id), bodies::read(&body)?, &view(&headers))
+        .map(Json)
 }
 
 async fn remove(

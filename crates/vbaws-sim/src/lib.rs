@@ -37,7 +37,7 @@ use std::net::SocketAddr;
 use axum_server::{Handle, tls_rustls::RustlsConfig};
 
 pub use chaos::Chaos;
-pub use config::{AccountField, Config, Faults, LoggedRequest, Role, User, UserRole};
+pub use config::{AccountField, Config, Faults, LoggedRequest, ProblemShape, Role, User, UserRole};
 pub use http::router;
 pub use state::Sim;
 pub use tls::Identity;

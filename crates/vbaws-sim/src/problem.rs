@@ -1,4 +1,4 @@
-//! Error answers in Veeam's shape.
+//! Error answers in Veeam's shape, or rewritten in ASP.NET Core's.
 
 use axum::{
     http::{StatusCode, header},
@@ -71,4 +71,23 @@ impl IntoResponse for Problem {
         )
             .into_response()
     }
+}
+
+/// A Veeam problem body rewritten as ASP.NET Core writes problem details: the message as
+/// `detail`, and, for a validation error, also under `errors` (the field is a guess: `name`);
+/// no `errorCode`. Anything else is left as it is.
+pub(crate) fn as_aspnet(body: &serde_json::Value) -> Option<serde_json::Value> {
+    let code = body.get("errorCode")?.as_str()?;
+    let details = body["details"].as_str().unwrap_or_default();
+    let mut aspnet = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": body["title"],
+        "status": body["status"],
+        "detail": details,
+        "traceId": "00-8a3fb0c2d1e4f5a6b7c8d9e0f1a2b3c4-1a2b3c4d5e6f7a8b-00",
+    });
+    if code == "UnknownError" && body["status"] == 400 {
+        aspnet["errors"] = json!({ "name": [details] });
+    }
+    Some(aspnet)
 }

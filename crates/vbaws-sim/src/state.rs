@@ -27,6 +27,9 @@ struct Session {
 #[derive(Debug)]
 pub(crate) struct State {
     pub config: Config,
+    /// The appliance's initial account, every role's `parentAmazonAccountId` (documented as an
+    /// object of its own, not the default role).
+    initial_account: String,
     pub roles: Vec<Role>,
     pub faults: Faults,
     pub draws: Draws,
@@ -38,6 +41,23 @@ pub(crate) struct State {
     logins: u64,
 }
 
+/// How the caller sees the appliance: links are absolute, on the host it asked for (the
+/// documented examples: `https://<host>:11005/api/v1/…`), and a role's account field is the
+/// one its revision reads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct View {
+    /// `https://<Host header>`.
+    pub base: String,
+    /// The request's `x-api-version`.
+    pub revision: Option<String>,
+}
+
+impl View {
+    pub(crate) fn href(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
 /// A shared handle on one simulated appliance.
 #[derive(Debug, Clone)]
 pub struct Sim(Arc<Mutex<State>>);
@@ -45,18 +65,21 @@ pub struct Sim(Arc<Mutex<State>>);
 impl Sim {
     /// An appliance with `config`, holding only its built-in default role (its name is a guess).
     pub fn new(config: Config) -> Self {
+        // The documented example: description "Default Backup Restore", a role name AWS
+        // generated (its shape here is a guess), the registration's name a guess.
         let default_role = Role {
             id: new_id(),
             name: "Default Backup Restore".into(),
-            description: Some("The appliance's own role".into()),
+            description: Some("Default Backup Restore".into()),
             account_id: config.appliance_account.clone(),
-            role_name: "Default Backup Restore".into(),
+            role_name: "VeeamBackupAppliance-DefaultRole-1Q2W3E4R5T6Y".into(),
             external_id: None,
             is_default: true,
             used_by: Vec::new(),
         };
         Self(Arc::new(Mutex::new(State {
             config,
+            initial_account: new_id(),
             roles: vec![default_role],
             faults: Faults::default(),
             draws: Draws::default(),
@@ -351,7 +374,7 @@ impl State {
 
     /// One page of the roles that match the listing's `SearchPattern`, in its order.
     /// `totalCount` counts the matches, not the page (guess: the spec calls it the total).
-    pub(crate) fn page(&self, listing: &Listing) -> Page {
+    pub(crate) fn page(&self, listing: &Listing, view: &View) -> Page {
         let mut matches: Vec<&Role> = self.roles.iter().filter(|r| listing.matches(&r.name)).collect();
         match listing.sort {
             Some(Sort::NameAsc) => matches.sort_by_key(|r| r.name.to_lowercase()),
@@ -365,24 +388,32 @@ impl State {
             .iter()
             .skip(listing.offset)
             .take(limit.min(self.config.max_page_size))
-            .map(|r| self.render(r))
+            .map(|r| self.render(r, view))
             .collect();
+        let href = view.href("/api/v1/accounts/amazon");
         Page {
             results,
             total_count: matches.len(),
-            links: vec![Link {
-                method: "GET",
-                rel: "self",
-                href: "/api/v1/accounts/amazon".into(),
-            }],
+            links: vec![
+                Link {
+                    method: "GET",
+                    rel: "self",
+                    href: href.clone(),
+                },
+                Link {
+                    method: "POST",
+                    rel: "create",
+                    href,
+                },
+            ],
         }
     }
 
-    pub(crate) fn get(&self, id: &str) -> Result<Account, Problem> {
+    pub(crate) fn get(&self, id: &str, view: &View) -> Result<Account, Problem> {
         self.roles
             .iter()
             .find(|r| r.id == id)
-            .map(|r| self.render(r))
+            .map(|r| self.render(r, view))
             .ok_or_else(|| Problem::not_found(id))
     }
 
@@ -406,7 +437,7 @@ impl State {
     }
 
     /// POST (`id` None) or PUT of a role spec.
-    pub(crate) fn save(&mut self, id: Option<&str>, spec: RoleSpec) -> Result<Account, Problem> {
+    pub(crate) fn save(&mut self, id: Option<&str>, spec: RoleSpec, view: &View) -> Result<Account, Problem> {
         if let Some(id) = id
             && !self.roles.iter().any(|r| r.id == id)
         {
@@ -450,7 +481,7 @@ impl State {
             is_default: false,
             used_by: Vec::new(),
         };
-        let rendered = self.render(&saved);
+        let rendered = self.render(&saved, view);
         match self.roles.iter_mut().find(|r| Some(r.id.as_str()) == id) {
             Some(existing) => {
                 let used_by = std::mem::take(&mut existing.used_by);
@@ -495,15 +526,15 @@ impl State {
         Ok(())
     }
 
-    fn render(&self, role: &Role) -> Account {
-        let href = format!("/api/v1/accounts/amazon/{}", role.id);
+    fn render(&self, role: &Role, view: &View) -> Account {
+        let href = view.href(&format!("/api/v1/accounts/amazon/{}", role.id));
         let link = |method, rel| Link {
             method,
             rel,
             href: href.clone(),
         };
-        let parent = self.roles.first().map(|r| r.id.clone()).unwrap_or_default();
-        let awsid = self.config.account_field == AccountField::Awsid;
+        let parent = self.initial_account.clone();
+        let awsid = self.config.account_field.for_revision(view.revision.as_deref()) == AccountField::Awsid;
         Account {
             id: role.id.clone(),
             name: role.name.clone(),

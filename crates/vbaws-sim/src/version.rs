@@ -32,15 +32,19 @@ pub enum VersionRefusal {
     Classic,
     /// `text/plain`, as a bare error handler writes it.
     PlainText,
+    /// The classic body whose message does not name the version (as another Veeam product
+    /// answers): only `code` tells.
+    ClassicUnnamed,
 }
 
 impl VersionRefusal {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::VeeamProblem,
         Self::CodeOnly,
         Self::ErrorCodeOnly,
         Self::Classic,
         Self::PlainText,
+        Self::ClassicUnnamed,
     ];
 
     /// The name the command line uses.
@@ -51,6 +55,7 @@ impl VersionRefusal {
             Self::ErrorCodeOnly => "error-code-only",
             Self::Classic => "classic",
             Self::PlainText => "plain-text",
+            Self::ClassicUnnamed => "classic-unnamed",
         }
     }
 
@@ -96,6 +101,14 @@ impl VersionRefusal {
                 status_code,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 message,
+            )
+                .into_response(),
+            Self::ClassicUnnamed => (
+                status_code,
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({"error": {"code": "UnsupportedApiVersion",
+                    "message": "The requested resource is not available in this version.", "innerError": null}})
+                .to_string(),
             )
                 .into_response(),
         }

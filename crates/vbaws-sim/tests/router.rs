@@ -107,7 +107,11 @@ async fn roles_are_created_with_unique_names_and_updated_in_full() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(created["awsid"], "123456789012");
+    assert_eq!(
+        created["awsAccountId"], "123456789012",
+        "{REV} reads awsAccountId"
+    );
+    assert!(created.get("awsid").is_none(), "{created}");
     assert_eq!(created["IAMRoleFromAnotherAccount"]["roleName"], "VeeamBackup");
     assert!(
         created["IAMRoleFromAnotherAccount"].get("externalId").is_none(),
@@ -338,6 +342,9 @@ async fn a_refused_revision_is_answered_in_the_configured_shape_and_status() {
                 }
                 VersionRefusal::Classic => json["error"]["code"] == "UnsupportedApiVersion",
                 VersionRefusal::PlainText => json.is_null() && text.contains("API version '1.9-rev0'"),
+                VersionRefusal::ClassicUnnamed => {
+                    json["error"]["code"] == "UnsupportedApiVersion" && !text.contains("1.9-rev0")
+                }
             };
             assert!(hint, "{refusal:?}: {text}");
         }
@@ -533,4 +540,93 @@ async fn a_body_without_a_required_field_is_a_400_that_names_it() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["details"], "The password field is required.");
     assert!(app.sim.roles().iter().all(|r| r.is_default), "nothing was saved");
+}
+
+/// A role's account field is the one the request's revision reads (the reference's later
+/// findings): `awsAccountId` from 1.5-rev0 on, `awsid` for 1.0-rev0.
+#[tokio::test]
+async fn the_account_field_follows_the_requests_revision() {
+    let app = App::new(Config {
+        accepted_versions: vec!["1.0-rev0".into(), "1.5-rev0".into(), REV.into()],
+        ..Config::default()
+    });
+    let token = app.token().await;
+    let read = |revision: &'static str| {
+        Request::get("/api/v1/accounts/amazon")
+            .header("x-api-version", revision)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (_, old) = app.send(read("1.0-rev0")).await;
+    assert_eq!(old["results"][0]["awsid"], "111111111111", "{old}");
+    assert!(old["results"][0].get("awsAccountId").is_none());
+    let (_, new) = app.send(read("1.5-rev0")).await;
+    assert_eq!(new["results"][0]["awsAccountId"], "111111111111", "{new}");
+    assert!(new["results"][0].get("awsid").is_none());
+}
+
+/// Links are absolute, on the host the caller asked for; a collection page links itself and
+/// its create; the default role is described as documented and its parent is another object.
+#[tokio::test]
+async fn links_are_absolute_and_the_default_role_is_as_documented() {
+    let app = App::new(Config::default());
+    let token = app.token().await;
+    let request = Request::get("/api/v1/accounts/amazon")
+        .header("x-api-version", REV)
+        .header(header::HOST, "appliance.example:11005")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, page) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let links: Vec<(String, String, String)> = page["_links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|l| {
+            let text = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+            (text("method"), text("rel"), text("href"))
+        })
+        .collect();
+    let collection = "https://appliance.example:11005/api/v1/accounts/amazon".to_owned();
+    assert_eq!(
+        links,
+        [
+            ("GET".into(), "self".into(), collection.clone()),
+            ("POST".into(), "create".into(), collection)
+        ]
+    );
+    let default = &page["results"][0];
+    let id = default["id"].as_str().expect("id");
+    assert_eq!(
+        default["_links"][0]["href"],
+        format!("https://appliance.example:11005/api/v1/accounts/amazon/{id}")
+    );
+    assert_eq!(default["description"], "Default Backup Restore");
+    assert_eq!(default["IAMRole"]["isDefault"], true);
+    let parent = default["IAMRole"]["parentAmazonAccountId"]
+        .as_str()
+        .expect("parent");
+    assert!(
+        !parent.is_empty() && parent != id,
+        "the parent is another object: {default}"
+    );
+}
+
+/// An 11.0 appliance speaks 1.9-rev0, the newest revision.
+#[tokio::test]
+async fn an_11_0_appliance_speaks_1_9_rev0() {
+    let app = App::new(Config::appliance_11());
+    let login = |revision: &'static str| {
+        Request::post("/api/v1/token")
+            .header("x-api-version", revision)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(
+                "grant_type=password&username=admin&password=admin-password",
+            ))
+            .expect("request")
+    };
+    assert_eq!(app.send(login("1.9-rev0")).await.0, StatusCode::OK);
+    assert_eq!(app.send(login("1.5-rev1")).await.0, StatusCode::BAD_REQUEST);
 }
