@@ -75,9 +75,8 @@ deploy-check: tools
 
 .PHONY: test
 test: lint tools templates deploy-check ## Every check and test
-	cargo test --workspace --locked
+	scripts/run-tests.sh
 	python3 scripts/check-docs.py
-	$(MAKE) --no-print-directory demo-check
 	$(MAKE) --no-print-directory package-check
 
 .PHONY: package

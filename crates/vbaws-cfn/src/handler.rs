@@ -4,7 +4,6 @@ use std::{sync::Arc, time::SystemTime};
 
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::LambdaEvent;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -13,6 +12,7 @@ use crate::{
     Action, Config, CustomResource, Error, Outcome, Request,
     budget::Budget,
     physical_id::{self, is_create_failed_marker},
+    props::FromProperties,
     response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
     routing::{RequestType, Routing, json_kind},
     sender::Sender,
@@ -178,7 +178,7 @@ pub(crate) enum EventError {
 
 /// Types the event: the request type (already read by the routing) first, then the request,
 /// then its properties, with every problem put in words a person can act on.
-pub(crate) fn parse<P: DeserializeOwned>(
+pub(crate) fn parse<P: FromProperties>(
     request_type: &RequestType,
     payload: Value,
     deadline: Instant,
@@ -188,8 +188,9 @@ pub(crate) fn parse<P: DeserializeOwned>(
     }
     let request: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(payload).map_err(EventError::NotARequest)?;
+    let resource_type = request_resource_type(&request);
     let typed = |value: Value, which: &str| -> Result<P, EventError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        P::from_properties(&resource_type, value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." {
                 which.to_owned()
@@ -236,6 +237,15 @@ pub(crate) fn parse<P: DeserializeOwned>(
         resource_type,
         deadline,
     })
+}
+
+fn request_resource_type(request: &CloudFormationCustomResourceRequest<Value, Value>) -> String {
+    match request {
+        CloudFormationCustomResourceRequest::Create(r) => r.resource_type.clone(),
+        CloudFormationCustomResourceRequest::Update(r) => r.resource_type.clone(),
+        CloudFormationCustomResourceRequest::Delete(r) => r.resource_type.clone(),
+        _ => String::new(),
+    }
 }
 
 /// The error and its sources, outermost first: "could not log in: connection refused". Errors

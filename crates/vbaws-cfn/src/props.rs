@@ -8,8 +8,28 @@
 
 use std::{fmt::Display, str::FromStr};
 
-use serde::{Deserialize, Deserializer, de::Error as _};
+use serde::{Deserialize, Deserializer, de::DeserializeOwned, de::Error as _};
 use serde_json::Value;
+
+/// Why properties do not parse, with the path of the field at fault.
+pub type PropertiesError = serde_path_to_error::Error<serde_json::Error>;
+
+/// How a function reads ResourceProperties. Every `Deserialize` type reads them alike for any
+/// resource type; a function that serves several types implements this to read them by type.
+pub trait FromProperties: Sized {
+    fn from_properties(resource_type: &str, value: Value) -> Result<Self, PropertiesError>;
+}
+
+impl<T: DeserializeOwned> FromProperties for T {
+    fn from_properties(_resource_type: &str, value: Value) -> Result<Self, PropertiesError> {
+        read(value)
+    }
+}
+
+/// Reads `value` as `T`, keeping the path of the field at fault.
+pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, PropertiesError> {
+    serde_path_to_error::deserialize(value)
+}
 
 /// A whole number given as a JSON number or a string.
 pub fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>

@@ -4,10 +4,11 @@ use std::{collections::BTreeMap, fmt, future::Future};
 
 use tokio::time::Instant;
 
-/// One custom resource type, served by one Lambda function.
+/// The custom resource type(s) one Lambda function serves.
 pub trait CustomResource: Send + Sync + 'static {
-    /// The typed ResourceProperties. See [`crate::props`] for CloudFormation's stringified scalars.
-    type Properties: serde::de::DeserializeOwned + Send + Sync + 'static;
+    /// The typed ResourceProperties, usually a `Deserialize` struct. See [`crate::props`] for
+    /// CloudFormation's stringified scalars, and for reading them by resource type.
+    type Properties: crate::props::FromProperties + Send + Sync + 'static;
     /// A failure whose `Display` (and source chain) becomes the FAILED answer's Reason, so it
     /// should say what is wrong and how to fix it.
     type Error: std::error::Error + Send + 'static;

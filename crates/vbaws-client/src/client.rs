@@ -16,7 +16,7 @@ use tracing::debug;
 use url::Url;
 
 use crate::{
-    ApiError, Credentials, Error, Fingerprint, Roles, Trust,
+    ApiError, Credentials, Error, Fingerprint, Roles, Trust, Workers,
     auth::Tokens,
     tls::{Mismatches, client_config},
 };
@@ -345,6 +345,14 @@ impl<'a> Api<'a> {
     /// IAM roles (`/accounts/amazon`).
     pub fn roles(&self) -> Roles<'a> {
         Roles {
+            client: self.client,
+            deadline: self.deadline,
+        }
+    }
+
+    /// Production worker configurations, and the Regions and zones they are made from.
+    pub fn workers(&self) -> Workers<'a> {
+        Workers {
             client: self.client,
             deadline: self.deadline,
         }

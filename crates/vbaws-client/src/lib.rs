@@ -46,6 +46,7 @@ mod roles;
 mod secret;
 mod tls;
 mod version;
+mod workers;
 
 pub use client::{Api, Client, ClientBuilder, Stats};
 pub use error::{ApiError, Error, Refusal};
@@ -58,3 +59,4 @@ pub use roles::{Deleted, Roles};
 pub use secret::{Credentials, Secret};
 pub use tls::{Fingerprint, Trust};
 pub use version::KNOWN_REVISIONS;
+pub use workers::{Connection, Place, WorkerConfiguration, WorkerSpec, Workers};

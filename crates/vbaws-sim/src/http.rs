@@ -35,6 +35,7 @@ pub fn router(sim: Sim) -> Router {
             "/api/v1/accounts/amazon/{id}/validateDelete",
             post(validate_delete),
         )
+        .merge(crate::workers::routes())
         .fallback(|| async {
             Problem::new(
                 404,
@@ -172,7 +173,7 @@ fn view(headers: &HeaderMap) -> View {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

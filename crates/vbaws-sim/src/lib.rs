@@ -31,6 +31,7 @@ mod problem;
 mod state;
 mod tls;
 mod version;
+mod workers;
 
 use std::net::SocketAddr;
 
@@ -42,6 +43,7 @@ pub use http::router;
 pub use state::Sim;
 pub use tls::Identity;
 pub use version::VersionRefusal;
+pub use workers::WorkerConfiguration;
 
 /// A simulator serving HTTPS on 127.0.0.1. Dropping it stops the server.
 #[derive(Debug)]

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::chaos::{Chaos, Draws};
 use crate::config::{AccountField, Config, Faults, LoggedRequest, Role, User};
 pub(crate) use crate::problem::Problem;
+use crate::workers::{WorkerConfiguration, Workers};
 use crate::{
     bodies::{Account, CrossAccount, Link, Login, Message, OwnRole, Page, RoleSpec},
     listing::{Listing, Sort},
@@ -34,6 +35,7 @@ pub(crate) struct State {
     pub faults: Faults,
     pub draws: Draws,
     pub log: Vec<LoggedRequest>,
+    pub workers: Workers,
     access: HashMap<String, Session>,
     refresh: HashMap<String, Session>,
     /// Every token ever issued, so tests can look for them where they must not be.
@@ -84,6 +86,7 @@ impl Sim {
             faults: Faults::default(),
             draws: Draws::default(),
             log: Vec::new(),
+            workers: Workers::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
             issued: Vec::new(),
@@ -93,6 +96,11 @@ impl Sim {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The production worker configurations, in the order they were made.
+    pub fn worker_configurations(&self) -> Vec<WorkerConfiguration> {
+        self.lock().workers.configurations.clone()
     }
 
     /// Replaces the faults to inject.
@@ -503,6 +511,13 @@ impl State {
             .iter()
             .map(|by| error_message(format!("The IAM role is in use by {by}.")))
             .collect();
+        // Guess: a production worker configuration holds on to its role as a policy does.
+        if let Some(user) = self.workers.user_of(id) {
+            messages.push(error_message(format!(
+                "The IAM role is in use by the production worker configuration of account {} in region {}.",
+                user.account_id, user.region
+            )));
+        }
         if role.is_default {
             messages.push(error_message("The default IAM role cannot be removed.".into()));
         }

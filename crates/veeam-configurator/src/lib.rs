@@ -13,6 +13,9 @@
 //!   it; otherwise it succeeds with a warning, so that an account leaving the OU is never blocked.
 //!   `OnDelete: Retain` keeps it.
 //!
+//! The same function serves `Custom::VeeamWorkerConfiguration` ([`workers`]): the production
+//! worker configuration of the stack's account in one Region.
+//!
 //! Before any of these changes the appliance, CloudFormation confirms that the event is real
 //! ([`confirm`]): the function may be invoked by anyone in the Organization with an event they
 //! wrote.
@@ -24,6 +27,7 @@ mod lifecycle;
 mod metrics;
 mod properties;
 mod settings;
+pub mod workers;
 
 use std::{sync::Arc, time::Duration};
 
@@ -36,17 +40,25 @@ use confirm::{ConfirmError, Confirmer, Mode, Operation};
 
 pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use metrics::{Effect, METRICS_NAMESPACE};
-pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, parse_physical_id, physical_id};
+pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, Resource, parse_physical_id, physical_id};
 pub use settings::{
     CONFIRMATION_VARIABLES, ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES,
 };
+pub use workers::{WORKER_CONFIGURATION_ID, WorkerProperties};
+
+/// The resource type of a role's registration.
+pub const REGISTRATION_TYPE: &str = "Custom::VeeamAwsConfigurator";
+/// The resource type of a production worker configuration.
+pub const WORKERS_TYPE: &str = "Custom::VeeamWorkerConfiguration";
 
 /// The Data key of the registration's ID in the appliance.
 pub const VEEAM_ROLE_ID: &str = "VeeamRoleId";
 /// The Data key of the registration's display name.
 pub const VEEAM_ROLE_NAME: &str = "VeeamRoleName";
-/// Every Data key this function returns.
+/// Every Data key a registration returns.
 pub const DATA_KEYS: &[&str] = &[VEEAM_ROLE_ID, VEEAM_ROLE_NAME];
+/// Every Data key a worker configuration returns.
+pub const WORKER_DATA_KEYS: &[&str] = &[WORKER_CONFIGURATION_ID];
 
 /// Time kept back from the work's deadline to answer with our own error.
 const OWN_ERROR_TIME: Duration = Duration::from_millis(750);
@@ -124,6 +136,30 @@ pub enum Error {
     ApiVersion(vbaws_client::Error),
     #[error("the appliance refused: {0}")]
     Appliance(vbaws_client::Error),
+    #[error("{step} failed: {cause}")]
+    Worker { step: &'static str, cause: Box<Error> },
+    #[error(
+        "the worker-configuration role's registration {veeam_id} is not in the appliance; VeeamRoleId must be \
+         !GetAtt of this stack's Custom::VeeamAwsConfigurator that registers the worker-configuration role"
+    )]
+    WorkerRoleMissing { veeam_id: String },
+    #[error(
+        "the appliance does not know Region {region}; set Region to one the appliance lists (Configuration > Workers > Add)"
+    )]
+    RegionUnknown { region: String },
+    #[error(
+        "Availability Zone {zone} is not in Region {region}; choose a zone of the Region (for example {region}a)"
+    )]
+    ZoneOutsideRegion { zone: String, region: String },
+    #[error(
+        "the worker-configuration role sees the Availability Zones [{seen}] of Region {region}, not {zone}; \
+         choose one of them, or check that the role may call ec2:DescribeAvailabilityZones"
+    )]
+    ZoneNotSeen {
+        zone: String,
+        region: String,
+        seen: String,
+    },
     /// CloudFormation did not confirm the event (or could not be asked), and confirmation is
     /// enforced.
     #[error("{0}; nothing was changed")]
@@ -169,10 +205,10 @@ impl Configurator {
 }
 
 impl CustomResource for Configurator {
-    type Properties = Properties;
+    type Properties = Resource;
     type Error = Error;
 
-    async fn handle(&self, request: Request<Properties>) -> Result<Outcome, Error> {
+    async fn handle(&self, request: Request<Resource>) -> Result<Outcome, Error> {
         let result = self.apply(request).await;
         metrics::emit(result.as_ref().map_or(Effect::Failed, |(_, effect)| *effect));
         result.map(|(outcome, _)| outcome)
@@ -181,18 +217,17 @@ impl CustomResource for Configurator {
 
 impl Configurator {
     /// The work of one event, and what it did to the appliance.
-    async fn apply(&self, request: Request<Properties>) -> Result<(Outcome, Effect), Error> {
+    async fn apply(&self, request: Request<Resource>) -> Result<(Outcome, Effect), Error> {
         let ready = self.ready.as_ref().map_err(|e| Error::Config(Arc::clone(e)))?;
         let account = request
             .stack_account()
             .ok_or_else(|| Error::NoAccount(request.stack_id.clone()))?
             .to_owned();
-        let props = &request.properties;
-        if let Some(given) = props
-            .member_account_id
-            .as_deref()
-            .filter(|given| *given != account)
-        {
+        let given = match &request.properties {
+            Resource::Registration(props) => props.member_account_id.as_deref(),
+            Resource::Workers(_) => None,
+        };
+        if let Some(given) = given.filter(|given| *given != account) {
             let mismatch = Error::AccountMismatch {
                 given: given.to_owned(),
                 stack: account,
@@ -205,8 +240,8 @@ impl Configurator {
             }
             return Err(mismatch);
         }
-        if let (Action::Delete { .. }, OnDelete::Retain) = (&request.action, props.on_delete) {
-            info!("OnDelete is Retain: the registration stays in the appliance");
+        if let (Action::Delete { .. }, OnDelete::Retain) = (&request.action, request.properties.on_delete()) {
+            info!("OnDelete is Retain: it stays in the appliance");
             return Ok((Outcome::new(), Effect::Retained));
         }
         // Stop a little before the protocol core would, so that a slow appliance is reported
@@ -233,11 +268,12 @@ impl Configurator {
             client: &client,
             deadline,
             account: &account,
+            region: request.stack_id.split(':').nth(3).unwrap_or_default(),
             url: &ready.settings.api_url,
             secret_id: ready.credentials.secret_id(),
             made_by: vbaws_client::MadeBy::new(&request.stack_id, &request.logical_resource_id),
         };
-        match work.run(&request.action, props).await {
+        match work.dispatch(&request.action, &request.properties).await {
             // The appliance refused the credentials, at the first login or after the password
             // changed mid-session: read the secret again, past the extension's cache, and redo the
             // work once (every action converges, so repeating it is safe).
@@ -250,7 +286,7 @@ impl Configurator {
                     }
                 })?;
                 client.set_credentials(fresh).await;
-                work.run(&request.action, props).await
+                work.dispatch(&request.action, &request.properties).await
             }
             other => other,
         }
@@ -261,7 +297,7 @@ impl Ready {
     /// Asks CloudFormation whether the event's resource is in the operation it claims.
     async fn confirm(
         &self,
-        request: &Request<Properties>,
+        request: &Request<Resource>,
         deadline: tokio::time::Instant,
     ) -> Result<(), ConfirmError> {
         let operation = match &request.action {
@@ -279,6 +315,7 @@ impl Ready {
             .confirm(
                 &request.stack_id,
                 &request.logical_resource_id,
+                &request.resource_type,
                 operation,
                 deadline,
             )

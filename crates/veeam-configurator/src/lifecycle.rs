@@ -7,7 +7,7 @@ use tracing::{info, warn};
 use vbaws_cfn::{Action, Outcome};
 use vbaws_client::{AmazonAccount, Client, CrossAccountSpec, Deleted, MadeBy, RoleSpec, Roles};
 
-use crate::{Error, Properties, metrics::Effect, parse_physical_id, physical_id};
+use crate::{Error, Properties, Resource, metrics::Effect, parse_physical_id, physical_id};
 
 /// Waits between "cannot assume role" answers: IAM propagation takes seconds to minutes.
 const FIRST_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
@@ -19,6 +19,8 @@ pub(crate) struct Work<'a> {
     pub client: &'a Client,
     pub deadline: Instant,
     pub account: &'a str,
+    /// The stack's Region, from its (confirmed) StackId.
+    pub region: &'a str,
     pub url: &'a str,
     pub secret_id: &'a str,
     /// Noted in every registration's description: the reconciliation removes only what
@@ -43,13 +45,25 @@ impl Work<'_> {
         }
     }
 
-    fn fail(&self, error: vbaws_client::Error) -> Error {
+    pub(crate) fn fail(&self, error: vbaws_client::Error) -> Error {
         classify(error, self.url, self.secret_id)
+    }
+
+    /// The work `action` asks of the resource `resource` describes.
+    pub(crate) async fn dispatch(
+        &self,
+        action: &Action<Resource>,
+        resource: &Resource,
+    ) -> Result<(Outcome, Effect), Error> {
+        match resource {
+            Resource::Registration(props) => self.run(action, props).await,
+            Resource::Workers(props) => self.run_workers(action, props).await,
+        }
     }
 
     pub(crate) async fn run(
         &self,
-        action: &Action<Properties>,
+        action: &Action<Resource>,
         props: &Properties,
     ) -> Result<(Outcome, Effect), Error> {
         match action {
@@ -58,8 +72,11 @@ impl Work<'_> {
                 physical_resource_id,
                 old_properties,
             } => {
-                self.update(props, physical_resource_id, old_properties.as_ref())
-                    .await
+                let old = match old_properties {
+                    Some(Resource::Registration(old)) => Some(old),
+                    _ => None,
+                };
+                self.update(props, physical_resource_id, old).await
             }
             Action::Delete { physical_resource_id } => self.delete(props, physical_resource_id).await,
         }
@@ -92,7 +109,7 @@ impl Work<'_> {
                 self.check_owner(&role)?;
                 let spec = self.spec(props);
                 let updated = self
-                    .retry_propagation(props, || self.roles().update(&role.id, &spec))
+                    .retry_propagation(&props.role_name, || self.roles().update(&role.id, &spec))
                     .await?;
                 Ok((outcome(&updated), Effect::Updated))
             }
@@ -168,7 +185,10 @@ impl Work<'_> {
     /// stack's role and external ID; one of another account is a conflict.
     async fn register(&self, props: &Properties) -> Result<(AmazonAccount, Effect), Error> {
         let spec = self.spec(props);
-        match self.retry_propagation(props, || self.roles().create(&spec)).await {
+        match self
+            .retry_propagation(&props.role_name, || self.roles().create(&spec))
+            .await
+        {
             Ok(role) => Ok((role, Effect::Created)),
             Err(Error::Appliance(vbaws_client::Error::Api(api))) if api.is_name_taken() => {
                 let refused = || Error::Appliance(vbaws_client::Error::Api(api.clone()));
@@ -208,7 +228,7 @@ impl Work<'_> {
                     "adopting this account's registration of the name"
                 );
                 let adopted = self
-                    .retry_propagation(props, || self.roles().update(&existing.id, &spec))
+                    .retry_propagation(&props.role_name, || self.roles().update(&existing.id, &spec))
                     .await?;
                 Ok((adopted, Effect::Adopted))
             }
@@ -218,10 +238,10 @@ impl Work<'_> {
 
     /// Runs `attempt` again while the appliance cannot assume the role, or when the request broke
     /// mid-way, until the deadline.
-    async fn retry_propagation<F, Fut>(&self, props: &Properties, attempt: F) -> Result<AmazonAccount, Error>
+    pub(crate) async fn retry_propagation<T, F, Fut>(&self, role_name: &str, attempt: F) -> Result<T, Error>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<AmazonAccount, vbaws_client::Error>>,
+        Fut: Future<Output = Result<T, vbaws_client::Error>>,
     {
         let mut wait = FIRST_PROPAGATION_WAIT;
         loop {
@@ -233,7 +253,7 @@ impl Work<'_> {
                             role_arn: format!(
                                 "arn:aws:iam::{}:role/{}",
                                 self.account,
-                                props.role_name.trim_start_matches('/')
+                                role_name.trim_start_matches('/')
                             ),
                             detail: api.details.clone().unwrap_or_default(),
                         });
@@ -260,7 +280,7 @@ impl Work<'_> {
         }
     }
 
-    fn check_owner(&self, role: &AmazonAccount) -> Result<(), Error> {
+    pub(crate) fn check_owner(&self, role: &AmazonAccount) -> Result<(), Error> {
         match role.account_id() {
             Some(owner) if owner == self.account => Ok(()),
             owner => Err(Error::NotOwned {

@@ -1,8 +1,39 @@
 //! The resource's properties, and what is derived from them.
 
 use serde::{Deserialize, Deserializer, de::Error as _};
-use vbaws_cfn::props;
+use vbaws_cfn::props::{self, FromProperties, PropertiesError};
 use vbaws_client::Secret;
+
+use crate::WorkerProperties;
+
+/// What an event's properties describe, read by its ResourceType.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// `Custom::VeeamAwsConfigurator`, and any type this function does not serve (the
+    /// confirmation refuses those).
+    Registration(Properties),
+    /// `Custom::VeeamWorkerConfiguration`.
+    Workers(WorkerProperties),
+}
+
+impl FromProperties for Resource {
+    fn from_properties(resource_type: &str, value: serde_json::Value) -> Result<Self, PropertiesError> {
+        if resource_type == crate::WORKERS_TYPE {
+            props::read(value).map(Self::Workers)
+        } else {
+            props::read(value).map(Self::Registration)
+        }
+    }
+}
+
+impl Resource {
+    pub(crate) fn on_delete(&self) -> OnDelete {
+        match self {
+            Self::Registration(props) => props.on_delete,
+            Self::Workers(props) => props.on_delete,
+        }
+    }
+}
 
 /// The appliance's web UI limits display names to this many characters.
 pub const MAX_DISPLAY_NAME: usize = 127;
@@ -111,7 +142,7 @@ fn purpose<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Erro
     Ok(value)
 }
 
-fn on_delete<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OnDelete, D::Error> {
+pub(crate) fn on_delete<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OnDelete, D::Error> {
     match props::optional_text(deserializer)?
         .as_deref()
         .map(str::to_ascii_lowercase)

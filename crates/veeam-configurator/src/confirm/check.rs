@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-/// The resource type this function serves.
-pub(crate) const RESOURCE_TYPE: &str = "Custom::VeeamAwsConfigurator";
+/// The resource types this function serves.
+pub(crate) const RESOURCE_TYPES: &[&str] = &[crate::REGISTRATION_TYPE, crate::WORKERS_TYPE];
 /// How old the event that shows a cleanup Delete may be: the longest a custom resource can be
 /// waited for (ServiceTimeout's maximum, 3600 s, per the AWS::CloudFormation::CustomResource
 /// reference).
@@ -107,9 +107,12 @@ fn in_progress(operation: Operation<'_>, status: &str) -> bool {
     }
 }
 
-/// Judges the resource CloudFormation shows against the operation the event claims.
-pub(crate) fn judge(operation: Operation<'_>, shown: &Shown) -> Verdict {
-    if shown.resource_type != RESOURCE_TYPE {
+/// Judges the resource CloudFormation shows against the operation and type the event claims.
+pub(crate) fn judge(operation: Operation<'_>, resource_type: &str, shown: &Shown) -> Verdict {
+    if !RESOURCE_TYPES.contains(&resource_type) {
+        return Verdict::Refuted(format!("this function does not serve {resource_type:?}"));
+    }
+    if shown.resource_type != resource_type {
         return Verdict::Refuted(format!("the resource is a {}", shown.resource_type));
     }
     let claimed_id = match operation {
@@ -129,6 +132,7 @@ pub(crate) fn judge(operation: Operation<'_>, shown: &Shown) -> Verdict {
 /// and ID must be its deletion starting, within the longest a custom resource is waited for.
 pub(crate) fn judge_events(
     logical_id: &str,
+    resource_type: &str,
     physical_id: &str,
     events: &[ShownEvent],
     now: SystemTime,
@@ -143,7 +147,7 @@ pub(crate) fn judge_events(
         .timestamp
         .is_some_and(|at| now.duration_since(at).unwrap_or_default() <= LONGEST_WAIT);
     match (
-        newest.resource_type == RESOURCE_TYPE,
+        newest.resource_type == resource_type && RESOURCE_TYPES.contains(&resource_type),
         newest.status.as_str(),
         recent,
     ) {
@@ -158,9 +162,11 @@ pub(crate) fn judge_events(
 mod tests {
     use super::*;
 
+    const REG: &str = crate::REGISTRATION_TYPE;
+
     fn shown(status: &str, physical_id: &str) -> Shown {
         Shown {
-            resource_type: RESOURCE_TYPE.into(),
+            resource_type: REG.into(),
             physical_id: physical_id.into(),
             status: status.into(),
         }
@@ -197,23 +203,23 @@ mod tests {
         let update = Operation::Update { physical_id: "p1" };
         let delete = Operation::Delete { physical_id: "p1" };
         assert_eq!(
-            judge(create, &shown("CREATE_IN_PROGRESS", "")),
+            judge(create, REG, &shown("CREATE_IN_PROGRESS", "")),
             Verdict::Confirmed
         );
         assert_eq!(
-            judge(update, &shown("UPDATE_IN_PROGRESS", "p1")),
+            judge(update, REG, &shown("UPDATE_IN_PROGRESS", "p1")),
             Verdict::Confirmed
         );
         assert_eq!(
-            judge(update, &shown("UPDATE_ROLLBACK_IN_PROGRESS", "p1")),
+            judge(update, REG, &shown("UPDATE_ROLLBACK_IN_PROGRESS", "p1")),
             Verdict::Confirmed
         );
         assert_eq!(
-            judge(delete, &shown("DELETE_IN_PROGRESS", "p1")),
+            judge(delete, REG, &shown("DELETE_IN_PROGRESS", "p1")),
             Verdict::Confirmed
         );
         assert_eq!(
-            judge(delete, &shown("ROLLBACK_IN_PROGRESS", "p1")),
+            judge(delete, REG, &shown("ROLLBACK_IN_PROGRESS", "p1")),
             Verdict::Confirmed
         );
 
@@ -225,7 +231,7 @@ mod tests {
             (update, "UPDATE_IN_PROGRESS", "p2"),
         ] {
             assert!(
-                matches!(judge(operation, &shown(status, id)), Verdict::Refuted(_)),
+                matches!(judge(operation, REG, &shown(status, id)), Verdict::Refuted(_)),
                 "{operation:?} {status} {id}"
             );
         }
@@ -233,18 +239,38 @@ mod tests {
             resource_type: "AWS::IAM::Role".into(),
             ..shown("CREATE_IN_PROGRESS", "")
         };
-        assert!(matches!(judge(create, &other_type), Verdict::Refuted(_)));
+        assert!(matches!(judge(create, REG, &other_type), Verdict::Refuted(_)));
+        // The event's type must be the one CloudFormation shows, and one this function serves:
+        // a registration cannot be driven by a worker-configuration event, nor the reverse.
+        let workers = crate::WORKERS_TYPE;
+        assert!(matches!(
+            judge(create, workers, &shown("CREATE_IN_PROGRESS", "")),
+            Verdict::Refuted(_)
+        ));
+        let shown_workers = Shown {
+            resource_type: workers.into(),
+            ..shown("CREATE_IN_PROGRESS", "")
+        };
+        assert_eq!(judge(create, workers, &shown_workers), Verdict::Confirmed);
+        let unserved = Shown {
+            resource_type: "Custom::Other".into(),
+            ..shown("CREATE_IN_PROGRESS", "")
+        };
+        assert!(matches!(
+            judge(create, "Custom::Other", &unserved),
+            Verdict::Refuted(_)
+        ));
     }
 
     #[test]
     fn a_delete_of_another_id_or_state_is_decided_by_the_events() {
         let delete = Operation::Delete { physical_id: "old" };
         assert_eq!(
-            judge(delete, &shown("UPDATE_COMPLETE", "new")),
+            judge(delete, REG, &shown("UPDATE_COMPLETE", "new")),
             Verdict::AskEvents
         );
         assert_eq!(
-            judge(delete, &shown("CREATE_COMPLETE", "old")),
+            judge(delete, REG, &shown("CREATE_COMPLETE", "old")),
             Verdict::AskEvents
         );
     }
@@ -253,7 +279,7 @@ mod tests {
         ShownEvent {
             logical_id: "Reg".into(),
             physical_id: physical_id.into(),
-            resource_type: RESOURCE_TYPE.into(),
+            resource_type: REG.into(),
             status: status.into(),
             timestamp: Some(now - Duration::from_secs(age)),
         }
@@ -266,27 +292,31 @@ mod tests {
             event("new", "UPDATE_COMPLETE", 5, now),
             event("old", "DELETE_IN_PROGRESS", 10, now),
         ];
-        assert_eq!(judge_events("Reg", "old", &cleanup, now), Verdict::Confirmed);
+        assert_eq!(judge_events("Reg", REG, "old", &cleanup, now), Verdict::Confirmed);
 
         let done = [
             event("old", "DELETE_COMPLETE", 1, now),
             event("old", "DELETE_IN_PROGRESS", 10, now),
         ];
         assert!(matches!(
-            judge_events("Reg", "old", &done, now),
+            judge_events("Reg", REG, "old", &done, now),
             Verdict::Refuted(_)
         ));
         let stale = [event("old", "DELETE_IN_PROGRESS", 4000, now)];
         assert!(matches!(
-            judge_events("Reg", "old", &stale, now),
+            judge_events("Reg", REG, "old", &stale, now),
             Verdict::Refuted(_)
         ));
         assert!(matches!(
-            judge_events("Reg", "other", &cleanup, now),
+            judge_events("Reg", REG, "other", &cleanup, now),
             Verdict::Refuted(_)
         ));
         assert!(matches!(
-            judge_events("Other", "old", &cleanup, now),
+            judge_events("Other", REG, "old", &cleanup, now),
+            Verdict::Refuted(_)
+        ));
+        assert!(matches!(
+            judge_events("Reg", crate::WORKERS_TYPE, "old", &cleanup, now),
             Verdict::Refuted(_)
         ));
     }

@@ -152,6 +152,7 @@ impl Confirmer {
         &self,
         stack_id: &str,
         logical_id: &str,
+        resource_type: &str,
         operation: Operation<'_>,
         deadline: Instant,
     ) -> Result<(), ConfirmError> {
@@ -196,7 +197,7 @@ impl Confirmer {
         let shown = describe_resource(&cloudformation, stack_id, logical_id, deadline)
             .await?
             .map_err(not_shown)?;
-        let verdict = match judge(operation, &shown) {
+        let verdict = match judge(operation, resource_type, &shown) {
             Verdict::AskEvents => {
                 let (Operation::Delete { physical_id } | Operation::Update { physical_id }) = operation
                 else {
@@ -205,7 +206,7 @@ impl Confirmer {
                 let events = describe_events(&cloudformation, stack_id, deadline)
                     .await?
                     .map_err(not_shown)?;
-                judge_events(logical_id, physical_id, &events, SystemTime::now())
+                judge_events(logical_id, resource_type, physical_id, &events, SystemTime::now())
             }
             verdict => verdict,
         };

@@ -1,7 +1,9 @@
 //! The configurator's lifecycle: the real binary, the appliance simulator over pinned TLS, the
 //! extension stand-in and the ResponseURL stand-in.
 
+#[path = "../harness/mod.rs"]
 mod harness;
+mod workers;
 
 use std::time::Duration;
 

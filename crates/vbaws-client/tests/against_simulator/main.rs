@@ -8,6 +8,8 @@ use vbaws_client::{
 };
 use vbaws_sim::{Config, Faults, Running, Sim, User, VersionRefusal};
 
+mod workers;
+
 const PASSWORD: &str = "correct-horse-battery-staple";
 
 async fn appliance(config: Config) -> Running {
@@ -746,7 +748,7 @@ async fn no_password_or_token_in_debug_or_display() {
 
 #[test]
 fn the_docs_name_the_known_revisions_as_the_client_knows_them() {
-    let readme = include_str!("../../../docs/functions.md");
+    let readme = include_str!("../../../../docs/functions.md");
     let listed = format!(
         "The client knows these revisions, newest first: {}",
         vbaws_client::KNOWN_REVISIONS.join(", ")
