@@ -5,6 +5,7 @@
 //! not a general CloudFormation engine.
 
 mod change_set;
+mod dynamic;
 pub mod event;
 pub mod ledger;
 pub mod limits;

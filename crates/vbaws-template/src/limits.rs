@@ -11,6 +11,8 @@ const CREATE_STACK_SET: &str =
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html";
 const IAM_QUOTAS: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html";
 const LAMBDA_QUOTAS: &str = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html";
+const DYNAMIC_REFERENCES_PAGE: &str =
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html";
 const CREATE_FUNCTION: &str = "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html";
 
 /// One documented maximum.
@@ -73,6 +75,11 @@ pub const MAPPING_ATTRIBUTES: Limit = Limit {
     what: "attributes of one mapping",
     max: 200,
     page: CLOUDFORMATION_QUOTAS,
+};
+pub const DYNAMIC_REFERENCES: Limit = Limit {
+    what: "dynamic references in a template",
+    max: 60,
+    page: DYNAMIC_REFERENCES_PAGE,
 };
 pub const NAME_IN_TEMPLATE: Limit = Limit {
     what: "a logical ID, parameter, mapping or output name, in characters",
@@ -154,6 +161,7 @@ pub const ALL: &[Limit] = &[
     OUTPUTS,
     MAPPINGS,
     MAPPING_ATTRIBUTES,
+    DYNAMIC_REFERENCES,
     NAME_IN_TEMPLATE,
     PARAMETER_VALUE,
     ROLE_NAME,
@@ -188,6 +196,7 @@ pub fn declared(subject: &str, text: &str, body: &Value, sent: &Limit) -> Vec<St
         OUTPUTS.breached(subject, count("Outputs")),
         MAPPINGS.breached(subject, count("Mappings")),
         TEMPLATE_DESCRIPTION.breached(subject, body["Description"].as_str().map_or(0, str::len)),
+        DYNAMIC_REFERENCES.breached(subject, text.matches("{{resolve:").count()),
     ]
     .into_iter()
     .flatten()

@@ -144,6 +144,13 @@ impl Stack {
         self
     }
 
+    /// The same stack, in an account whose Parameter Store (in the stack's Region) holds
+    /// `parameters`: what the template's dynamic references read.
+    pub fn with_ssm_parameters(mut self, parameters: BTreeMap<String, String>) -> Self {
+        self.context.ssm = parameters;
+        self
+    }
+
     /// Takes another template for the next [`Stack::update`], as update-stack-set with a new
     /// template body does: what it adds is created, what it drops is deleted.
     pub fn use_template(&mut self, template: Arc<Template>) {
@@ -429,6 +436,7 @@ impl Stack {
             return Ok(None);
         }
         let properties = self.context.resolve(&self.template, resource.properties)?;
+        let properties = crate::dynamic::resolve(&properties, &self.context.ssm)?;
         Ok(Some((resource.resource_type.to_owned(), properties)))
     }
 

@@ -15,6 +15,9 @@ pub struct Context {
     pub pseudo: BTreeMap<String, String>,
     pub refs: BTreeMap<String, String>,
     pub attributes: BTreeMap<(String, String), String>,
+    /// The Parameter Store of the stack's account and Region, which dynamic references
+    /// (`{{resolve:ssm:<name>}}`) read.
+    pub ssm: BTreeMap<String, String>,
 }
 
 impl Context {
@@ -47,6 +50,7 @@ impl Context {
             pseudo,
             refs: BTreeMap::new(),
             attributes: BTreeMap::new(),
+            ssm: BTreeMap::new(),
         }
     }
 

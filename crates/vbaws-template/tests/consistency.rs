@@ -20,16 +20,68 @@ async fn the_functions_accept_the_properties_of_every_custom_resource() {
         ("RolePath", "/veeam/"),
         ("OnDelete", "Retain"),
         ("ExternalIdLength", "64"),
+        ("WorkerNetwork", "Parameters"),
     ])
     .await;
     assert_eq!(
-        custom, 18,
-        "an external ID and a registration per role: EC2, worker and 7 services"
+        custom, 21,
+        "an external ID and a registration per role (EC2, worker, 7 services, worker configuration), and the worker configuration"
     );
     assert_eq!(
         stack.aws_resources().len() + custom,
         template("roles.yaml").resources().count(),
         "every resource is created with every service"
+    );
+}
+
+/// The worker network is read from the account's Parameter Store only when it is asked for: an
+/// account without the parameters deploys as before, and fails by name when they are needed.
+#[tokio::test]
+async fn the_worker_network_parameters_are_read_only_when_worker_network_is_parameters() {
+    use vbaws_template::Stack;
+    let roles = std::sync::Arc::new(template("roles.yaml"));
+    let parameters = |worker_network| {
+        [
+            ("HomeRegion", "us-east-1"),
+            (
+                "VeeamApplianceRoleArn",
+                "arn:aws:iam::111111111111:role/VeeamBackupInstance",
+            ),
+            (
+                "RandomExtIdFunctionArn",
+                "arn:aws:lambda:us-east-1:111111111111:function:r",
+            ),
+            (
+                "VeeamConfiguratorFunctionArn",
+                "arn:aws:lambda:us-east-1:111111111111:function:c",
+            ),
+            ("ConfiguratorRoleArn", CONFIGURATOR_ROLE),
+            ("WorkerNetwork", worker_network),
+        ]
+    };
+    let mut without = Stack::new(
+        roles.clone(),
+        support::ACCOUNT,
+        "us-east-1",
+        "s",
+        &parameters("None"),
+    );
+    assert_eq!(without.create(&support::Functions).await.expect("created"), 4);
+    let mut missing = Stack::new(
+        roles,
+        support::ACCOUNT,
+        "us-east-1",
+        "s",
+        &parameters("Parameters"),
+    );
+    let error = missing
+        .create(&support::Functions)
+        .await
+        .expect_err("no parameters")
+        .to_string();
+    assert!(
+        error.contains("SSM parameter /vbaws/workers/availability-zone does not exist"),
+        "{error}"
     );
 }
 
@@ -83,6 +135,10 @@ async fn every_service_has_its_role_its_external_id_and_its_registration() {
         vbaws_reconcile::declared_purposes(&template, &[]),
         ["ec2", "worker"]
     );
+    assert_eq!(
+        vbaws_reconcile::declared_purposes(&template, &[("WorkerNetwork", "Parameters")]),
+        ["ec2", "worker", "worker-config"]
+    );
 }
 
 #[test]
@@ -93,6 +149,7 @@ fn every_attribute_read_from_a_custom_resource_is_one_the_function_returns() {
         let returned = match roles.resource(&resource).map(|r| r.resource_type) {
             Some("Custom::RandomExtIdGenerator") => random_ext_id::DATA_KEYS,
             Some("Custom::VeeamAwsConfigurator") => veeam_configurator::DATA_KEYS,
+            Some("Custom::VeeamWorkerConfiguration") => veeam_configurator::WORKER_DATA_KEYS,
             _ => continue,
         };
         assert!(

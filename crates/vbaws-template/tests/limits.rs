@@ -52,6 +52,8 @@ async fn the_largest_roles_stack_fits_iam() {
         ("ServiceRoleNamePrefix", &"s".repeat(40)),
         ("EventReaderRoleName", &"r".repeat(64)),
         ("ExternalIdLength", "1224"),
+        ("WorkerNetwork", "Parameters"),
+        ("WorkerConfigurationRoleName", &"c".repeat(64)),
     ])
     .await;
     let breaches = limits::created("roles.yaml", &stack.aws_resources());

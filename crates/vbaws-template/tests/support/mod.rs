@@ -59,6 +59,17 @@ impl Deliver for Functions {
                     .data
                     .insert(veeam_configurator::VEEAM_ROLE_NAME.to_owned(), name);
             }
+            "Custom::VeeamWorkerConfiguration" => {
+                let props: veeam_configurator::WorkerProperties = serde_json::from_value(properties)
+                    .map_err(|e| format!("{id}: veeam-configurator refuses its properties: {e}"))?;
+                let configuration = "5f0c2a8e-3b1d-4c6e-9a7f-0123456789ab";
+                answer.physical_resource_id =
+                    veeam_configurator::physical_id(&props.display_name(ACCOUNT, "us-east-1"), configuration);
+                answer.data.insert(
+                    veeam_configurator::WORKER_CONFIGURATION_ID.to_owned(),
+                    configuration.to_owned(),
+                );
+            }
             other => return Err(format!("{id}: no function serves {other}").into()),
         }
         Ok(answer)
@@ -67,6 +78,20 @@ impl Deliver for Functions {
 
 pub const ACCOUNT: &str = "123456789012";
 pub const CONFIGURATOR_ROLE: &str = "arn:aws:iam::111111111111:role/vbaws-lambdas-ConfiguratorRole-1A2B3C4D";
+
+/// What a member account publishes in its Parameter Store for `WorkerNetwork: Parameters`,
+/// under the template's default names.
+pub fn worker_network_parameters() -> std::collections::BTreeMap<String, String> {
+    [
+        ("/vbaws/workers/availability-zone", "us-east-1a"),
+        ("/vbaws/workers/vpc-id", "vpc-0123456789abcdef0"),
+        ("/vbaws/workers/subnet-id", "subnet-0123456789abcdef0"),
+        ("/vbaws/workers/security-group-id", "sg-0123456789abcdef0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
 
 /// Every service `Services` may name.
 pub const ALL_SERVICES: &str = "ec2,rds,efs,dynamodb,fsx,redshift,redshift-serverless,vpc";
@@ -99,7 +124,8 @@ pub async fn walk_roles_stack(parameters: &[(&str, &str)]) -> (Stack, usize) {
         "us-east-1",
         "StackSet-veeam-roles",
         &all,
-    );
+    )
+    .with_ssm_parameters(worker_network_parameters());
     let custom = stack.create(&Functions).await.unwrap_or_else(|e| panic!("{e}"));
     for (id, resource_type, _) in stack.aws_resources() {
         assert!(
