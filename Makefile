@@ -104,15 +104,15 @@ package-check: tools
 	done; echo "functions without sign-in code or a command-line parser: ok"
 
 .PHONY: demo
-demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm|upgrade, SERVICES=ec2,rds)
+demo: tools ## An Organization rollout end to end on this machine (ACCOUNTS=20, STORY=rollout|migrate|confirm|upgrade, SERVICES=ec2,rds, WORKERS=1)
 	cargo build --quiet --locked $(BINS)
-	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2)
+	target/debug/vbaws-demo --accounts $(or $(ACCOUNTS),20) --story $(or $(STORY),rollout) --services $(or $(SERVICES),ec2) $(if $(WORKERS),--workers)
 
 # The demo's story, smaller, as part of make test.
 .PHONY: demo-check
 demo-check: tools
 	cargo build --quiet --locked $(BINS)
-	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs
+	target/debug/vbaws-demo --accounts 5 --joiners 2 --leavers 1 --services ec2,rds,efs --workers
 	target/debug/vbaws-demo --accounts 4 --story migrate
 	target/debug/vbaws-demo --accounts 4 --story confirm
 	target/debug/vbaws-demo --accounts 4 --story upgrade

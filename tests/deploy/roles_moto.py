@@ -1,4 +1,4 @@
-"""Rolls template/roles.yaml out to a mocked AWS Organization's OU and lands its IAM resources in
+"""Rolls template/roles.yaml (every service, the production worker configuration too) out to a mocked AWS Organization's OU and lands its IAM resources in
 each member account of moto, with the custom resources answered by the real functions.
 
 moto's own CloudFormation cannot run this template: it creates the roles before the custom
@@ -77,7 +77,7 @@ def main():
         kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
         accounts = organization(kw, members=3)
         out = pathlib.Path(tempfile.mkdtemp()) / "resources.json"
-        run = subprocess.run([str(DEMO), "--account-ids", ",".join(accounts), "--rollout-only", "--services", SERVICES,
+        run = subprocess.run([str(DEMO), "--account-ids", ",".join(accounts), "--rollout-only", "--services", SERVICES, "--workers",
                               "--aws-resources-out", str(out)],
                              cwd=ROOT, capture_output=True, text=True, timeout=300)
         if run.returncode != 0:
@@ -90,8 +90,8 @@ def main():
             # The appliance's roles; the event reader role is the configurator's, checked below.
             roles = [props["RoleName"] for logical, kind, props in resources[account]
                      if kind == "AWS::IAM::Role" and logical != "EventReaderRole"]
-            if len(roles) != len(SERVICES.split(",")) + 1:
-                problems.append(f"{account}: {len(roles)} roles for the services {SERVICES} (and the worker role)")
+            if len(roles) != len(SERVICES.split(",")) + 2:
+                problems.append(f"{account}: {len(roles)} roles for the services {SERVICES} (and the worker and worker-configuration roles)")
             for role in roles:
                 trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
                 if isinstance(trust, str):
@@ -121,6 +121,12 @@ def main():
                      for s in passing]
             if bound != [(f"arn:aws:iam::{account}:role/*", "ec2.amazonaws.com")]:
                 problems.append(f"{account}: iam:PassRole is not roles of this account to EC2 only: {passing}")
+            # The worker-configuration role only lists networks: the appliance assumes it, no instance does.
+            lister = iam.get_role(RoleName="VeeamWorkerConfigurationRole")["Role"]["AssumeRolePolicyDocument"]
+            if isinstance(lister, str):
+                lister = json.loads(lister)
+            if [s.get("Principal") for s in lister["Statement"]] != [{"AWS": APPLIANCE_ROLE}]:
+                problems.append(f"{account}: the worker-configuration role trusts more than the appliance: {lister}")
             reader = iam.get_role(RoleName="vbaws-event-reader")["Role"]["AssumeRolePolicyDocument"]
             if isinstance(reader, str):
                 reader = json.loads(reader)

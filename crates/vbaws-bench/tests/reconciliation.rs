@@ -16,8 +16,8 @@ async fn a_small_reconciliation_finds_exactly_the_planted_drift_in_few_requests(
         "{measured:#?}"
     );
     assert!(
-        measured.appliance_requests <= measured.appliance_pages + 2,
-        "the pages and the login, not a request per account: {measured:#?}"
+        measured.appliance_requests <= measured.appliance_pages + 3,
+        "the pages, the worker configurations and the login, not a request per account: {measured:#?}"
     );
     assert_eq!(
         measured.fix_requests,

@@ -7,6 +7,7 @@ mod confirm;
 mod operator;
 pub mod story;
 mod upgrade;
+pub mod workers;
 pub mod world;
 
 pub use vbaws_template::Stack;

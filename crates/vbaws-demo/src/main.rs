@@ -52,6 +52,10 @@ struct Args {
     /// running OU after the others' rollout.
     #[arg(long, value_delimiter = ',', default_value = "ec2")]
     services: Vec<String>,
+    /// Register each account's production worker configuration too (the roles StackSet's
+    /// `WorkerNetwork: Parameters`, from the network each account publishes in SSM).
+    #[arg(long)]
+    workers: bool,
     /// Write each account's AWS resources (IAM roles, policies, instance profile) as JSON here.
     #[arg(long)]
     aws_resources_out: Option<PathBuf>,
@@ -89,6 +93,7 @@ async fn main() -> ExitCode {
         rollout_only: args.rollout_only,
         closures: args.closures,
         services: args.services.clone(),
+        workers: args.workers,
         bin_dir: bin_dir.clone(),
         template_path: args.template.clone(),
     };

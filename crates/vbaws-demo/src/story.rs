@@ -52,6 +52,9 @@ pub struct Plan {
     /// OU by an update, after the rollout of the others; with three or more, the second is then
     /// removed by another.
     pub services: Vec<String>,
+    /// Each account's production worker configuration registered too (`WorkerNetwork:
+    /// Parameters`, from the network each account publishes).
+    pub workers: bool,
     /// Where `vbaws-reconcile` is.
     pub bin_dir: std::path::PathBuf,
     /// The roles template's file, for `vbaws-reconcile`.
@@ -68,6 +71,8 @@ pub struct Report {
     /// FAILED answers the story provoked on purpose.
     pub provoked: u64,
     pub unanswered: u64,
+    /// Production worker configurations in the appliance (read back from it).
+    pub worker_configurations: usize,
     pub appliance_requests: usize,
     pub logins: u64,
     /// Events the configurator could not confirm with CloudFormation (forgeries included).
@@ -102,6 +107,9 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
     let new_stack = |id: &str, services: &str| {
         let mut parameters = ROLES_PARAMETERS.to_vec();
         parameters.push(("Services", services));
+        if plan.workers {
+            parameters.push(("WorkerNetwork", "Parameters"));
+        }
         world.member_stack(Arc::clone(&template), id, &parameters)
     };
     let org = &world.organization;
@@ -189,6 +197,7 @@ pub async fn run(world: Arc<World>, template: Arc<Template>, plan: &Plan) -> Res
         let reconcile = Reconcile {
             ou: &ou,
             services: &services,
+            workers: plan.workers,
         };
         gone.extend(
             close_and_reconcile(&world, &stacks, reconcile, plan, &mut chapter, &mut problems).await?,
@@ -280,6 +289,8 @@ async fn close_and_reconcile(
 struct Reconcile<'a> {
     ou: &'a str,
     services: &'a str,
+    /// The StackSet's `WorkerNetwork` is `Parameters`.
+    workers: bool,
 }
 
 /// Runs the operator's command against the simulated appliance and moto's Organization.
@@ -300,6 +311,7 @@ async fn reconcile(
         .arg("--roles-template")
         .arg(&plan.template_path)
         .arg(format!("--parameter=Services={}", with.services))
+        .args(with.workers.then_some("--parameter=WorkerNetwork=Parameters"))
         .args(["--region", "us-east-1"])
         .env_clear()
         .env("AWS_ENDPOINT_URL", world.moto.endpoint())
@@ -427,6 +439,7 @@ pub(crate) fn finish(
         ..Report::default()
     };
     verify(world, stacks, gone, &mut report);
+    crate::workers::verify(world, stacks, gone, &mut report);
     report
 }
 
@@ -633,6 +646,10 @@ impl Report {
                 },
             ),
             ("Events without an answer", self.unanswered.to_string()),
+            (
+                "Production worker configurations (read back from the appliance)",
+                self.worker_configurations.to_string(),
+            ),
             (
                 "Appliance requests (logins included)",
                 self.appliance_requests.to_string(),

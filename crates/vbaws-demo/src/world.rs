@@ -337,6 +337,7 @@ pub fn member_stack(
         parameters,
     )
     .in_ledger(ledger)
+    .with_ssm_parameters(crate::workers::published_network(account))
 }
 
 fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {

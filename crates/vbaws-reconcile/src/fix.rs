@@ -3,6 +3,9 @@
 //! registrations are the StackSet's to make (see [`crate::retry_commands`]); foreign ones are
 //! never touched.
 //!
+//! Worker configurations go with the registration they name, just before it, and only then: a
+//! configuration carries no note of who made it, but the registration does.
+//!
 //! Each removal reads the registration again first, so one that changed since the report (a
 //! new owner, a new name) is left alone, and asks the appliance whether it may go: a role a
 //! backup policy or repository uses is kept and reported.
@@ -11,13 +14,16 @@ use serde::Serialize;
 use tokio::time::Instant;
 use vbaws_client::Deleted;
 
-use crate::{Problem, Registration, Report};
+use crate::{Problem, Registration, Report, WorkerConfiguration};
 
 /// A registration `--fix` would remove, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
     pub registration: Registration,
     pub problem: Problem,
+    /// The orphaned worker configurations that name this registration: removed first, since
+    /// a configuration holds on to its role (and is this project's by that role's note).
+    pub workers: Vec<WorkerConfiguration>,
 }
 
 impl Serialize for Removal {
@@ -59,10 +65,16 @@ fn orphans(report: &Report) -> impl Iterator<Item = Removal> + '_ {
     report
         .accounts
         .iter()
-        .flat_map(|a| a.orphans.iter())
-        .map(|(registration, problem)| Removal {
+        .flat_map(|a| a.orphans.iter().map(move |orphan| (a, orphan)))
+        .map(|(account, (registration, problem))| Removal {
             registration: registration.clone(),
             problem: *problem,
+            workers: account
+                .orphan_workers
+                .iter()
+                .filter(|(w, _)| w.role_id == registration.id)
+                .map(|(w, _)| w.clone())
+                .collect(),
         })
 }
 
@@ -79,12 +91,17 @@ pub struct Fixed {
     /// The appliance refused or could not be reached.
     #[serde(serialize_with = "crate::wire::details")]
     pub failed: Vec<(Registration, String)>,
+    /// Worker configurations removed before the registration they name.
+    pub removed_workers: Vec<WorkerConfiguration>,
+    /// Worker configurations the appliance did not remove, with its words.
+    #[serde(serialize_with = "crate::wire::worker_details")]
+    pub failed_workers: Vec<(WorkerConfiguration, String)>,
 }
 
 impl Fixed {
     /// True when some removal failed: the operator must look.
     pub fn has_failures(&self) -> bool {
-        !self.failed.is_empty()
+        !self.failed.is_empty() || !self.failed_workers.is_empty()
     }
 }
 
@@ -93,6 +110,12 @@ impl Fixed {
 pub async fn apply(client: &vbaws_client::Client, plan: &[Removal], deadline: Instant) -> Fixed {
     let mut fixed = Fixed::default();
     for removal in plan {
+        for worker in &removal.workers {
+            match client.until(deadline).workers().delete(&worker.id).await {
+                Ok(_) => fixed.removed_workers.push(worker.clone()),
+                Err(error) => fixed.failed_workers.push((worker.clone(), error.to_string())),
+            }
+        }
         let registration = removal.registration.clone();
         match remove(client, &registration, deadline).await {
             Ok(Outcome::Removed) => fixed.removed.push(registration),

@@ -101,10 +101,16 @@ pub async fn gather_tracked(
             None => Ok(None),
         }
     };
-    let (registrations, accounts, instances, management_account) = tokio::try_join!(
+    let appliance = async {
+        tokio::try_join!(
+            read::registrations(sources.appliance, deadline),
+            read::worker_configurations(sources.appliance, deadline),
+        )
+    };
+    let ((registrations, worker_configurations), accounts, instances, management_account) = tokio::try_join!(
         progress.track(
-            "the appliance's registrations",
-            read::registrations(sources.appliance, deadline)
+            "the appliance's registrations and worker configurations",
+            appliance
         ),
         progress.track(
             "the Organization's accounts",
@@ -123,6 +129,8 @@ pub async fn gather_tracked(
         purposes: Purposes::same(default),
         target_ous: targets.to_vec(),
         management_account,
+        worker_configurations,
+        workers_declared: declared.workers(),
     };
     if let Some(set) = sources.stack_set {
         progress

@@ -53,6 +53,16 @@ impl Registration {
     }
 }
 
+/// A production worker configuration in the appliance (it carries no note of who made it: this
+/// project's are known by the registration they name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerConfiguration {
+    pub id: String,
+    pub account: String,
+    /// The registration of the role that lists the account's network.
+    pub role_id: String,
+}
+
 /// An account's standing in the Organization. Organizations reports `Status` (`ACTIVE`,
 /// `SUSPENDED`, `PENDING_CLOSURE`) and, more recently, `State` (which adds `CLOSED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -154,6 +164,12 @@ pub struct Facts {
     /// The Organization's management account: StackSets never deploy to it, so it is never
     /// missing its registrations.
     pub management_account: Option<String>,
+    /// The appliance's production worker configurations; `None` when it offers no listing of
+    /// them (the path is not confirmed), so that they are not compared.
+    pub worker_configurations: Option<Vec<WorkerConfiguration>>,
+    /// Whether the roles template, with the StackSet's parameters, registers a worker
+    /// configuration in each account (`WorkerNetwork: Parameters`).
+    pub workers_declared: bool,
 }
 
 /// What the operator decided beyond the facts.
@@ -194,18 +210,13 @@ pub fn reconcile(facts: &Facts, options: Options) -> Report {
             report.foreign.push((registration.clone(), Foreign::Unmarked));
             continue;
         }
-        let problem = match facts.accounts.iter().find(|a| a.id == account) {
-            None => Problem::OutsideOrganization,
-            Some(a) if !a.in_scope => continue,
-            Some(a) if a.standing != Standing::Active => Problem::Inactive(a.standing),
-            // An account the StackSet targets but has no instance in yet is missing its
-            // instance, not gone.
-            Some(a) => match instance(&a.id) {
-                Some(None) if !a.in_target => Problem::NoStackInstance,
-                None if !a.in_target => Problem::OutsideTarget,
-                _ if !facts.purposes.of(account).iter().any(|p| p == purpose) => Problem::UndeclaredPurpose,
-                _ => continue,
-            },
+        let problem = match standing(facts, account) {
+            Verdict::OutOfScope => continue,
+            Verdict::Orphaned(problem) => problem,
+            Verdict::Expected if !facts.purposes.of(account).iter().any(|p| p == purpose) => {
+                Problem::UndeclaredPurpose
+            }
+            Verdict::Expected => continue,
         };
         registered.remove(&(account, purpose));
         report
@@ -232,14 +243,72 @@ pub fn reconcile(facts: &Facts, options: Options) -> Report {
             .filter(|p| !registered.contains(&(account.id.as_str(), p.as_str())))
             .cloned()
             .collect();
-        if !missing.is_empty() {
+        let no_workers = facts.workers_declared
+            && facts
+                .worker_configurations
+                .as_ref()
+                .is_some_and(|all| !all.iter().any(|c| c.account == account.id));
+        if !missing.is_empty() || no_workers {
             let entry = report.account(&account.id);
             entry.missing = missing;
+            entry.missing_workers = no_workers;
             entry.instance = instance(&account.id).flatten().cloned();
+        }
+    }
+    // A worker configuration is orphaned only when AWS says its account is gone; one of an
+    // account the StackSet still covers may be the wizard's, and is not this comparison's.
+    for configuration in facts.worker_configurations.iter().flatten() {
+        if let Verdict::Orphaned(problem) = standing(facts, &configuration.account)
+            && problem.is_evidence_of_absence()
+        {
+            report
+                .account(&configuration.account)
+                .orphan_workers
+                .push((configuration.clone(), problem));
         }
     }
     report.accounts.sort_by(|a, b| a.account.cmp(&b.account));
     report
+}
+
+/// What an account's standing says of what the appliance holds for it.
+enum Verdict {
+    /// Outside the OUs the operator named: not compared.
+    OutOfScope,
+    /// Nothing of it should be there, for this reason.
+    Orphaned(Problem),
+    /// Its stack declares what it should hold.
+    Expected,
+}
+
+fn standing(facts: &Facts, account: &str) -> Verdict {
+    let instance = facts
+        .instances
+        .as_ref()
+        .map(|all| all.iter().find(|i| i.account == account));
+    match facts.accounts.iter().find(|a| a.id == account) {
+        None => Verdict::Orphaned(Problem::OutsideOrganization),
+        Some(a) if !a.in_scope => Verdict::OutOfScope,
+        Some(a) if a.standing != Standing::Active => Verdict::Orphaned(Problem::Inactive(a.standing)),
+        // An account the StackSet targets but has no instance in yet is missing its instance,
+        // not gone.
+        Some(a) => match instance {
+            Some(None) if !a.in_target => Verdict::Orphaned(Problem::NoStackInstance),
+            None if !a.in_target => Verdict::Orphaned(Problem::OutsideTarget),
+            _ => Verdict::Expected,
+        },
+    }
+}
+
+/// Whether a stack of the roles template creates a `Custom::VeeamWorkerConfiguration` with
+/// `parameters` (a condition the player cannot evaluate counts as holding).
+pub fn declared_workers(template: &vbaws_template::Template, parameters: &[(&str, &str)]) -> bool {
+    let context =
+        vbaws_template::Context::for_stack(template, "000000000000", "us-east-1", "roles", parameters);
+    template
+        .resources()
+        .filter(|r| r.resource_type == "Custom::VeeamWorkerConfiguration")
+        .any(|r| context.creates(template, r.condition).unwrap_or(true))
 }
 
 /// The `Purpose` of every `Custom::VeeamAwsConfigurator` a stack of the roles template creates

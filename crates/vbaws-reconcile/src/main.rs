@@ -243,7 +243,8 @@ async fn run(args: &Args) -> Result<ExitCode, String> {
     }
     let remains = match &fixed {
         Some(fixed) => {
-            let left = report.drift().orphaned - fixed.removed.len();
+            let removed = fixed.removed.len() + fixed.removed_workers.len();
+            let left = report.drift().orphaned.saturating_sub(removed);
             report.drift().missing > 0 || left > 0 || fixed.has_failures()
         }
         None => report.has_drift(),

@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::types::CallAs;
 use aws_sdk_organizations::{error::ProvideErrorMetadata, types::ChildType};
 use tokio::time::Instant;
 
-use crate::{Account, Registration, StackInstance, Standing};
+use crate::{Account, Registration, StackInstance, Standing, WorkerConfiguration};
 
 /// A call that failed, and why.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +88,27 @@ pub async fn registrations(
             description: role.description,
         })
         .collect())
+}
+
+/// Every production worker configuration in the appliance; `None` when the appliance offers no
+/// listing of them (404 or 405: the path is the API's usual one, not a documented one).
+pub async fn worker_configurations(
+    client: &vbaws_client::Client,
+    deadline: Instant,
+) -> Result<Option<Vec<WorkerConfiguration>>, ReadError> {
+    match client.until(deadline).workers().list().await {
+        Ok(all) => Ok(Some(
+            all.into_iter()
+                .map(|c| WorkerConfiguration {
+                    id: c.id,
+                    account: c.spec.account_id,
+                    role_id: c.spec.role_id,
+                })
+                .collect(),
+        )),
+        Err(vbaws_client::Error::Api(api)) if matches!(api.status, 404 | 405) => Ok(None),
+        Err(error) => Err(ReadError::Appliance(error)),
+    }
 }
 
 /// The accounts in `ou` and in every OU below it, with their standing.
@@ -230,6 +251,16 @@ impl DeclaredStackSet {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         crate::declared_purposes(&self.template, &parameters)
+    }
+
+    /// Whether the template, with the StackSet's parameters, registers worker configurations.
+    pub fn workers(&self) -> bool {
+        let parameters: Vec<(&str, &str)> = self
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        crate::declared_workers(&self.template, &parameters)
     }
 }
 

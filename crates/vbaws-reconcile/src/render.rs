@@ -19,7 +19,7 @@ impl fmt::Display for Report {
         } else {
             writeln!(
                 f,
-                "Drift: {} orphaned registrations, {} missing ({} active accounts of the target OUs checked).",
+                "Drift: {} orphaned, {} missing ({} active accounts of the target OUs checked).",
                 drift.orphaned, drift.missing, self.checked
             )?;
         }
@@ -31,6 +31,22 @@ impl fmt::Display for Report {
                     registration.name.clone(),
                     "orphaned".into(),
                     problem.to_string(),
+                ]);
+            }
+            for (configuration, problem) in &account.orphan_workers {
+                rows.push([
+                    account.account.clone(),
+                    format!("worker configuration {}", configuration.id),
+                    "orphaned".into(),
+                    problem.to_string(),
+                ]);
+            }
+            if account.missing_workers {
+                rows.push([
+                    account.account.clone(),
+                    "worker configuration".into(),
+                    "missing".into(),
+                    "WorkerNetwork is Parameters, and the appliance holds none for the account: check its stack's WorkerConfiguration resource".into(),
                 ]);
             }
             if !account.missing.is_empty() {
@@ -123,6 +139,20 @@ impl fmt::Display for Fixed {
         }
         for (r, why) in &self.failed {
             writeln!(f, "  FAILED   {} ({}): {why}", r.name, r.id)?;
+        }
+        for w in &self.removed_workers {
+            writeln!(
+                f,
+                "  removed  worker configuration {} of account {} (before its role's registration)",
+                w.id, w.account
+            )?;
+        }
+        for (w, why) in &self.failed_workers {
+            writeln!(
+                f,
+                "  FAILED   worker configuration {} of account {}: {why}",
+                w.id, w.account
+            )?;
         }
         Ok(())
     }

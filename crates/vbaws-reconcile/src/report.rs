@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{Registration, StackInstance, Standing};
+use crate::{Registration, StackInstance, Standing, WorkerConfiguration};
 
 /// Why a registration should not be there. As JSON, its slug (see [`crate::wire::Reason`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,11 @@ pub struct AccountReport {
     pub orphans: Vec<(Registration, Problem)>,
     /// Purposes the account should have registered and does not.
     pub missing: Vec<String>,
+    /// Worker configurations of an account that is gone, and why.
+    #[serde(serialize_with = "crate::wire::worker_findings")]
+    pub orphan_workers: Vec<(WorkerConfiguration, Problem)>,
+    /// The account should have a production worker configuration and has none.
+    pub missing_workers: bool,
     /// The account's stack instance, when registrations are missing: its status reason often
     /// says why.
     pub instance: Option<StackInstance>,
@@ -122,8 +127,16 @@ impl Report {
     pub fn drift(&self) -> Drift {
         Drift {
             accounts: self.accounts.len(),
-            orphaned: self.accounts.iter().map(|a| a.orphans.len()).sum(),
-            missing: self.accounts.iter().map(|a| a.missing.len()).sum(),
+            orphaned: self
+                .accounts
+                .iter()
+                .map(|a| a.orphans.len() + a.orphan_workers.len())
+                .sum(),
+            missing: self
+                .accounts
+                .iter()
+                .map(|a| a.missing.len() + usize::from(a.missing_workers))
+                .sum(),
             foreign: self.foreign.len(),
         }
     }
@@ -134,9 +147,9 @@ impl Report {
 pub struct Drift {
     /// Accounts with any drift.
     pub accounts: usize,
-    /// Registrations that should not be there.
+    /// Registrations (and worker configurations) that should not be there.
     pub orphaned: usize,
-    /// Registrations that should be there and are not.
+    /// Registrations (and worker configurations) that should be there and are not.
     pub missing: usize,
     /// Registrations this project did not make (not drift; listed).
     pub foreign: usize,

@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer, ser::SerializeMap, ser::SerializeSeq};
 
-use crate::{Foreign, Problem, Registration};
+use crate::{Foreign, Problem, Registration, WorkerConfiguration};
 
 /// The schema the JSON document follows, named in its `schema` field.
 pub const SCHEMA: &str = "vbaws-reconcile.v1";
@@ -61,6 +61,40 @@ pub(crate) fn findings<S: Serializer, R: Reason>(
         seq.serialize_element(&Finding(registration, reason))?;
     }
     seq.end()
+}
+
+/// `[{"worker_configuration": …, "reason": <slug>, "why": <sentence>}]`.
+pub(crate) fn worker_findings<S: Serializer>(
+    items: &[(WorkerConfiguration, Problem)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct WorkerFinding<'a> {
+        worker_configuration: &'a WorkerConfiguration,
+        reason: &'static str,
+        why: String,
+    }
+    serializer.collect_seq(items.iter().map(|(configuration, problem)| WorkerFinding {
+        worker_configuration: configuration,
+        reason: problem.slug(),
+        why: problem.to_string(),
+    }))
+}
+
+/// `[{"worker_configuration": …, "detail": <what the appliance said>}]`.
+pub(crate) fn worker_details<S: Serializer>(
+    items: &[(WorkerConfiguration, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Detailed<'a> {
+        worker_configuration: &'a WorkerConfiguration,
+        detail: &'a str,
+    }
+    serializer.collect_seq(items.iter().map(|(worker_configuration, detail)| Detailed {
+        worker_configuration,
+        detail,
+    }))
 }
 
 /// `[{"registration": …, "detail": <what the appliance said>}]`.

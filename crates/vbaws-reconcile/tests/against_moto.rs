@@ -111,6 +111,7 @@ async fn facts_read_from_moto_and_the_simulator_show_the_drift() {
             purposes: Purposes::same(vec!["ec2".into(), "worker".into()]),
             target_ous: ous.to_vec(),
             management_account: None,
+            ..Facts::default()
         },
         Options::default(),
     );

@@ -6,7 +6,7 @@ use std::path::Path;
 use vbaws_client::MadeBy;
 use vbaws_reconcile::{
     Account, Drift, Facts, Foreign, Options, Problem, Purposes, Registration, RetryTarget, StackInstance,
-    Standing, declared_purposes, fix, retry_commands,
+    Standing, WorkerConfiguration, declared_purposes, fix, retry_commands,
 };
 
 fn purposes() -> Vec<String> {
@@ -75,6 +75,7 @@ fn a_consistent_organization_has_no_drift() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -100,6 +101,7 @@ fn every_kind_of_orphan_is_named_with_its_reason() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     let orphans: Vec<(&str, Problem)> = report
@@ -146,6 +148,7 @@ fn missing_registrations_carry_the_stack_instances_reason() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     let missing: Vec<(&str, Vec<String>, Option<&str>)> = report
@@ -191,6 +194,7 @@ fn registrations_not_made_by_this_project_are_listed_and_not_drift() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -251,6 +255,7 @@ fn mixed() -> Facts {
         purposes: Purposes::same(purposes()),
         target_ous: vec!["ou-ab12-workloads".into()],
         management_account: None,
+        ..Facts::default()
     }
 }
 
@@ -273,9 +278,7 @@ fn the_drift_counts_are_what_the_metrics_publish() {
 fn the_text_report_names_every_drift_with_its_reason() {
     let text = reconcile(&mixed()).to_string();
     assert!(
-        text.starts_with(
-            "Drift: 4 orphaned registrations, 3 missing (3 active accounts of the target OUs checked)."
-        ),
+        text.starts_with("Drift: 4 orphaned, 3 missing (3 active accounts of the target OUs checked)."),
         "{text}"
     );
     for line in [
@@ -294,6 +297,7 @@ fn the_text_report_names_every_drift_with_its_reason() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     });
     assert_eq!(
         clean.to_string().trim(),
@@ -359,6 +363,7 @@ fn with_the_stacksets_instances_an_account_without_one_is_gone_and_one_with_one_
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     assert_eq!(
@@ -385,6 +390,7 @@ fn an_instances_overrides_declare_its_own_purposes() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     assert_eq!(
         orphans(&reconcile(&facts)),
@@ -419,6 +425,7 @@ fn the_ous_given_narrow_the_comparison_and_never_widen_it() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     // 222… and 333… are outside the OUs given: neither orphaned nor missing. 777… left the
@@ -452,6 +459,7 @@ fn a_name_alone_is_not_this_projects_mark() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     assert!(
@@ -496,6 +504,7 @@ fn the_fix_removes_only_what_aws_says_is_gone() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: None,
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     let planned: Vec<(String, Problem)> = fix::plan(&report)
@@ -544,6 +553,7 @@ fn the_management_account_is_not_deployable_rather_than_missing() {
         purposes: Purposes::same(purposes()),
         target_ous: Vec::new(),
         management_account: Some("999999999999".into()),
+        ..Facts::default()
     };
     let report = reconcile(&facts);
     assert!(!report.has_drift(), "{report:#?}");
@@ -554,5 +564,100 @@ fn the_management_account_is_not_deployable_rather_than_missing() {
         text.lines()
             .any(|l| l.starts_with("999999999999") && l.contains("not deployable  the management account")),
         "{text}"
+    );
+}
+
+/// Worker configurations: one of a closed account goes with the registration it names (its only
+/// mark of this project); an account that should have one and does not is missing it; one of
+/// an account the StackSet still covers is never an orphan (the wizard may have made it).
+#[test]
+fn worker_configurations_are_compared_and_go_only_with_their_registration() {
+    let worker = |id: &str, account: &str, role_id: &str| WorkerConfiguration {
+        id: id.to_owned(),
+        account: account.to_owned(),
+        role_id: role_id.to_owned(),
+    };
+    let mut registrations = both("111111111111");
+    registrations.extend(both("333333333333"));
+    registrations.push(registration("333333333333-worker-config", "333333333333"));
+    let facts = Facts {
+        registrations,
+        accounts: vec![
+            account("111111111111", Standing::Active, true),
+            account("222222222222", Standing::Active, true),
+            account("333333333333", Standing::Closed, true),
+        ],
+        purposes: Purposes::same(purposes()),
+        worker_configurations: Some(vec![
+            worker("w1", "111111111111", "id-111111111111-ec2"),
+            worker("w3", "333333333333", "id-333333333333-worker-config"),
+        ]),
+        workers_declared: true,
+        ..Facts::default()
+    };
+    let report = reconcile(&facts);
+    let closed = report
+        .accounts
+        .iter()
+        .find(|a| a.account == "333333333333")
+        .expect("drift");
+    assert_eq!(
+        closed.orphan_workers,
+        [(
+            worker("w3", "333333333333", "id-333333333333-worker-config"),
+            Problem::Inactive(Standing::Closed)
+        )]
+    );
+    let missing: Vec<&str> = report
+        .accounts
+        .iter()
+        .filter(|a| a.missing_workers)
+        .map(|a| a.account.as_str())
+        .collect();
+    assert_eq!(missing, ["222222222222"], "111… has one, 333… is gone");
+    assert!(
+        report
+            .accounts
+            .iter()
+            .all(|a| a.account == "333333333333" || a.orphan_workers.is_empty())
+    );
+    assert_eq!(
+        report.drift().missing,
+        3,
+        "222…'s ec2, worker and worker configuration"
+    );
+
+    let plan = fix::plan(&report);
+    let with_workers: Vec<(&str, Vec<&str>)> = plan
+        .iter()
+        .map(|r| {
+            (
+                r.registration.name.as_str(),
+                r.workers.iter().map(|w| w.id.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        with_workers,
+        [
+            ("333333333333-ec2", vec![]),
+            ("333333333333-worker", vec![]),
+            ("333333333333-worker-config", vec!["w3"]),
+        ]
+    );
+    let text = report.to_string();
+    assert!(text.contains("worker configuration w3"), "{text}");
+    assert!(text.contains("WorkerNetwork is Parameters"), "{text}");
+
+    // Unknown when the appliance offers no listing: nothing is said about them.
+    let unlisted = reconcile(&Facts {
+        worker_configurations: None,
+        ..facts
+    });
+    assert!(
+        unlisted
+            .accounts
+            .iter()
+            .all(|a| !a.missing_workers && a.orphan_workers.is_empty())
     );
 }

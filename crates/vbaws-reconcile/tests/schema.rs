@@ -5,7 +5,7 @@ mod support;
 
 use support::{assert_valid, schema};
 use vbaws_reconcile::{
-    AccountReport, Foreign, Problem, Report, StackInstance, Standing,
+    AccountReport, Foreign, Problem, Report, StackInstance, Standing, WorkerConfiguration,
     fix::{Fixed, Removal},
     wire::{Document, Reason, SCHEMA},
 };
@@ -31,6 +31,14 @@ const EVERY_PROBLEM: &[Problem] = &[
     Problem::UndeclaredPurpose,
 ];
 
+fn worker(account: &str) -> WorkerConfiguration {
+    WorkerConfiguration {
+        id: "5f0c2a8e-3b1d-4c6e-9a7f-0123456789ab".to_owned(),
+        account: account.to_owned(),
+        role_id: "d98f4d37-7874-4be1-9702-770078f5c9cd".to_owned(),
+    }
+}
+
 #[test]
 fn every_reason_and_field_is_in_the_schema() {
     let account = "111111111111";
@@ -53,10 +61,13 @@ fn every_reason_and_field_is_in_the_schema() {
                     reason: Some("ResourceLogicalId:Ec2Registration".to_owned()),
                     overrides: vec![("Services".to_owned(), "ec2,rds".to_owned())],
                 }),
+                orphan_workers: vec![(worker(account), Problem::Inactive(Standing::Closed))],
+                missing_workers: false,
             },
             AccountReport {
                 account: "222222222222".to_owned(),
                 missing: vec!["ec2".to_owned()],
+                missing_workers: true,
                 ..AccountReport::default()
             },
         ],
@@ -71,6 +82,7 @@ fn every_reason_and_field_is_in_the_schema() {
         .map(|(registration, problem)| Removal {
             registration: registration.clone(),
             problem: *problem,
+            workers: vec![worker(account)],
         })
         .collect();
     let mut own = registration(account, "appliance");
@@ -80,6 +92,8 @@ fn every_reason_and_field_is_in_the_schema() {
         in_use: vec![(registration(account, "p0"), "used by policy daily".to_owned())],
         changed: vec![(registration(account, "p1"), "it is already gone".to_owned())],
         failed: vec![(registration(account, "p2"), "503".to_owned())],
+        removed_workers: vec![worker(account)],
+        failed_workers: vec![(worker(account), "503".to_owned())],
     };
     let retry = vec!["aws cloudformation update-stack-instances …".to_owned()];
     let document = Document {
@@ -94,6 +108,11 @@ fn every_reason_and_field_is_in_the_schema() {
         json["accounts"][0]["instance"]["overrides"]["Services"],
         "ec2,rds"
     );
+    assert_eq!(
+        json["accounts"][0]["orphan_workers"][0]["reason"],
+        "account-closed"
+    );
+    assert_eq!(json["accounts"][1]["missing_workers"], true);
     assert_valid(&json);
 
     // Each slug is its own, and the schema refuses one it does not list.
