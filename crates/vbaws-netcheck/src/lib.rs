@@ -4,14 +4,19 @@
 //! endpoints admit HTTPS from the appliance and the workers (and the other repository, for
 //! archiving); the worker VPC has every interface endpoint the planned operations need, with
 //! private DNS, admitting HTTPS from the VPC; and no S3 gateway endpoint stands in for the
-//! interface one. Each finding says what is missing and gives the AWS CLI command that adds it.
+//! interface one. Beyond the guide's examples, where real networks also fail: network ACLs
+//! ([`acls`]: stateless, so the answers on ephemeral ports too) and endpoint policies
+//! ([`policies`]: the calls workers make, the repository buckets). Each finding says what is
+//! missing and gives the AWS CLI command that adds it.
 //!
 //! The plan comes from a topology file, from saved AWS CLI output ([`aws`]), or from output the
 //! checker collects itself with the AWS SDK ([`collect`]).
 
+mod acls;
 pub mod aws;
 pub mod collect;
 pub mod model;
+mod policies;
 mod rules;
 
 use std::fmt::Write as _;

@@ -50,6 +50,9 @@ pub struct Topology {
     pub vpcs: Vec<Vpc>,
     #[serde(default)]
     pub peerings: Vec<Peering>,
+    /// The repositories' S3 buckets, which the S3 endpoints' policies must admit.
+    #[serde(default)]
+    pub repository_buckets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -76,6 +79,45 @@ pub struct Vpc {
     /// rules that reference groups instead of CIDRs admit.
     #[serde(default)]
     pub instance_security_groups: Vec<String>,
+    /// The network ACLs of the subnets that matter (empty: not known, so not checked).
+    #[serde(default)]
+    pub network_acls: Vec<NetworkAcl>,
+    /// The subnets where this VPC's workers run, when known: their network ACLs are the
+    /// workers'. Otherwise every network ACL counts as theirs.
+    #[serde(default)]
+    pub worker_subnets: Vec<String>,
+}
+
+/// A network ACL: numbered rules, lowest first, the first that matches decides; what none
+/// matches is denied. Stateless: the answers need rules of their own.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkAcl {
+    pub id: String,
+    /// The subnets it is associated with.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub entries: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclEntry {
+    pub rule_number: u16,
+    pub egress: bool,
+    /// `-1` (all), `6` (TCP), `17` (UDP), … as EC2 writes it; `tcp` is read as `6`.
+    #[serde(default = "all_protocols")]
+    pub protocol: String,
+    /// For TCP and UDP; absent means every port.
+    #[serde(default)]
+    pub ports: Option<(u16, u16)>,
+    pub cidr: Ipv4Net,
+    pub allow: bool,
+}
+
+fn all_protocols() -> String {
+    "-1".into()
 }
 
 fn yes() -> bool {
@@ -171,6 +213,12 @@ pub struct Endpoint {
     /// EC2's state when it is not `available` (`pendingAcceptance`, `rejected`, `failed`, …).
     #[serde(default)]
     pub state: Option<String>,
+    /// The endpoint policy; absent means AWS's default, which allows everything.
+    #[serde(default)]
+    pub policy: Option<serde_json::Value>,
+    /// The subnets an interface endpoint has its network interfaces in.
+    #[serde(default)]
+    pub subnets: Vec<String>,
 }
 
 impl Endpoint {

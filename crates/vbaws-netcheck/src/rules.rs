@@ -24,7 +24,9 @@ pub enum Rule {
     Peering,
     Routes,
     SecurityGroups,
+    NetworkAcls,
     Endpoints,
+    EndpointPolicies,
     S3Endpoint,
     S3Gateway,
     VpcDns,
@@ -39,7 +41,9 @@ impl Rule {
             Self::Peering => "peering",
             Self::Routes => "routes",
             Self::SecurityGroups => "security-groups",
+            Self::NetworkAcls => "network-acls",
             Self::Endpoints => "endpoints",
+            Self::EndpointPolicies => "endpoint-policies",
             Self::S3Endpoint => "s3-endpoint",
             Self::S3Gateway => "s3-gateway",
             Self::VpcDns => "vpc-dns",
@@ -83,6 +87,8 @@ pub fn check(topology: &Topology) -> Vec<Finding> {
     check_worker_endpoints(topology, &mut findings);
     check_repository_endpoints(topology, &mut findings);
     check_public_ranges(topology, &mut findings);
+    crate::acls::check(topology, &mut findings);
+    crate::policies::check(topology, &mut findings);
     findings.sort_by_key(|f| (f.severity, f.rule));
     findings.dedup();
     findings
@@ -532,7 +538,7 @@ fn check_public_ranges(topology: &Topology, findings: &mut Vec<Finding>) {
     }
 }
 
-fn error(rule: Rule, message: String, fix: Option<String>) -> Finding {
+pub(crate) fn error(rule: Rule, message: String, fix: Option<String>) -> Finding {
     Finding {
         severity: Severity::Error,
         rule,
@@ -541,7 +547,7 @@ fn error(rule: Rule, message: String, fix: Option<String>) -> Finding {
     }
 }
 
-fn warning(rule: Rule, message: String) -> Finding {
+pub(crate) fn warning(rule: Rule, message: String) -> Finding {
     Finding {
         severity: Severity::Warning,
         rule,

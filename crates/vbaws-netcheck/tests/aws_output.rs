@@ -314,3 +314,131 @@ fn a_file_that_does_not_parse_is_exit_2_naming_the_file_and_the_place() {
         "{stderr}"
     );
 }
+
+fn acl_entries<'a>(json: &'a mut Value, acl: &str) -> &'a mut Vec<Value> {
+    json["NetworkAcls"]
+        .as_array_mut()
+        .and_then(|all| all.iter_mut().find(|a| a["NetworkAclId"] == acl))
+        .and_then(|a| a["Entries"].as_array_mut())
+        .expect("the ACL's entries")
+}
+
+#[test]
+fn network_acls_are_read_as_aws_evaluates_them() {
+    let snapshot = Snapshot::new("acls-read");
+    let topology = snapshot.load();
+    let worker = topology
+        .vpcs
+        .iter()
+        .find(|v| v.role == Role::Worker)
+        .expect("worker");
+    let ids: Vec<&str> = worker.network_acls.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["acl-workers"], "only the ACL of the subnets that matter");
+    assert_eq!(
+        worker.network_acls[0].entries.len(),
+        6,
+        "IPv6 entries are left out"
+    );
+    assert_eq!(worker.worker_subnets, ["subnet-worker-a", "subnet-worker-b"]);
+}
+
+/// HTTPS out is allowed, its answers are not let back in: a stateless ACL needs both.
+#[test]
+fn an_acl_without_the_answers_way_back_is_found_with_the_rule_that_adds_it() {
+    let snapshot = Snapshot::new("acl-answers");
+    snapshot.edit("backup-account/describe-network-acls.json", |json| {
+        acl_entries(json, "acl-workers").retain(|e| !(e["Egress"] == false && e["RuleNumber"] == 100));
+    });
+    let found = snapshot.findings();
+    assert_error(
+        &found,
+        "network-acls",
+        &[
+            "acl-workers",
+            "the answers in (TCP 1024-65535)",
+            "11.0.0.0/16",
+            "stateless",
+            "(*) denies",
+        ],
+    );
+    let fix = found
+        .iter()
+        .find(|f| f.rule.name() == "network-acls")
+        .and_then(|f| f.fix.clone())
+        .expect("a fix");
+    assert!(
+        fix.contains("create-network-acl-entry --network-acl-id acl-workers --ingress --rule-number 32766 --protocol tcp --port-range From=1024,To=65535"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_deny_numbered_before_the_allow_is_named_and_the_fix_goes_before_it() {
+    let snapshot = Snapshot::new("acl-deny");
+    snapshot.edit("backup-account/describe-network-acls.json", |json| {
+        acl_entries(json, "acl-workers").push(json!({"CidrBlock": "11.0.0.0/8", "Egress": true,
+            "PortRange": {"From": 443, "To": 443}, "Protocol": "6", "RuleAction": "deny", "RuleNumber": 90}));
+    });
+    let found = snapshot.findings();
+    assert_error(
+        &found,
+        "network-acls",
+        &["rule 90 denies TCP port 443 to 11.0.0.0/8", "HTTPS (443) out"],
+    );
+    assert!(
+        found.iter().any(|f| f
+            .fix
+            .as_deref()
+            .is_some_and(|c| c.contains("--egress --rule-number 89"))),
+        "{found:#?}"
+    );
+    // The workers' own endpoints are still reachable: only the repository's range is denied.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.rule.name() == "network-acls" && f.message.contains("their VPC's endpoints")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn endpoint_policies_that_leave_out_a_workers_call_or_the_repository_are_found() {
+    let snapshot = Snapshot::new("policies");
+    snapshot.edit("backup-account/describe-vpc-endpoints.json", |json| {
+        let sqs = json["VpcEndpoints"]
+            .as_array_mut()
+            .and_then(|all| all.iter_mut().find(|e| e["VpcEndpointId"] == "vpce-sqs"))
+            .expect("sqs");
+        sqs["PolicyDocument"] = json!(
+            json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}]}).to_string()
+        );
+    });
+    snapshot.edit("repository-account/describe-vpc-endpoints.json", |json| {
+        let s3 = json["VpcEndpoints"]
+            .as_array_mut()
+            .and_then(|all| all.iter_mut().find(|e| e["VpcEndpointId"] == "vpce-s3"))
+            .expect("s3");
+        s3["PolicyDocument"] = json!(
+            json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::another-bucket/*"}]}).to_string()
+        );
+    });
+    let found = snapshot.findings();
+    for words in [
+        &["vpce-sqs", "does not allow sqs:ReceiveMessage", "workers"][..],
+        &["vpce-sqs", "does not allow sqs:DeleteMessage"],
+        &[
+            "vpce-s3",
+            "does not allow s3:PutObject on arn:aws:s3:::veeam-repository-example/*",
+        ],
+        &[
+            "vpce-s3",
+            "does not allow s3:ListBucket on arn:aws:s3:::veeam-repository-example",
+        ],
+    ] {
+        assert_error(&found, "endpoint-policies", words);
+    }
+    assert!(
+        !found.iter().any(|f| f.message.contains("sqs:SendMessage")),
+        "what the policy allows is not reported: {found:#?}"
+    );
+}

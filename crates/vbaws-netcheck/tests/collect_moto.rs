@@ -1,6 +1,7 @@
 //! `--collect` against moto's server: each of the guide's examples is built through the EC2 API
 //! (VPCs, subnets, route tables, peerings across Regions, security groups, endpoints, DNS
-//! attributes), collected by the real binary and checked; then broken on purpose.
+//! attributes), collected by the real binary and checked; then broken on purpose, network ACLs
+//! and endpoint policies included.
 
 use std::{
     collections::BTreeMap,
@@ -11,7 +12,7 @@ use std::{
 use aws_sdk_ec2::{
     Client,
     config::{BehaviorVersion, Credentials, Region},
-    types::{AttributeBooleanValue, IpPermission, IpRange, VpcEndpointType},
+    types::{AttributeBooleanValue, Filter, IpPermission, IpRange, PortRange, RuleAction, VpcEndpointType},
 };
 use vbaws_netcheck::{
     Topology,
@@ -420,6 +421,90 @@ async fn what_breaks_in_the_account_is_found_and_a_bad_account_stops_it() {
         .expect("revoke");
     let run = netcheck(&moto, &roles, &dir.join("after-group"), &[]);
     assert!(run.stdout.contains("[security-groups]"), "{}", run.stdout);
+
+    // The workers' subnet gets a network ACL of its own that lets HTTPS out and nothing back in.
+    let worker_ec2 = ec2(&moto, &built.regions[&worker.id]);
+    let vpc_id = &built.vpcs[&worker.id];
+    let in_vpc = || Filter::builder().name("vpc-id").values(vpc_id).build();
+    let acl = worker_ec2
+        .create_network_acl()
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .expect("acl")
+        .network_acl()
+        .and_then(|a| a.network_acl_id())
+        .expect("acl id")
+        .to_owned();
+    worker_ec2
+        .create_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(100)
+        .protocol("6")
+        .rule_action(RuleAction::Allow)
+        .egress(true)
+        .cidr_block("0.0.0.0/0")
+        .port_range(PortRange::builder().from(443).to(443).build())
+        .send()
+        .await
+        .expect("entry");
+    let association = worker_ec2
+        .describe_network_acls()
+        .filters(in_vpc())
+        .send()
+        .await
+        .expect("acls")
+        .network_acls()
+        .iter()
+        .flat_map(|a| a.associations())
+        .find_map(|a| a.network_acl_association_id())
+        .expect("the subnet's association")
+        .to_owned();
+    worker_ec2
+        .replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(&acl)
+        .send()
+        .await
+        .expect("replace");
+    let run = netcheck(&moto, &roles, &dir.join("after-acl"), &[]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stdout.contains("[network-acls]")
+            && run.stdout.contains(&acl)
+            && run.stdout.contains("stateless"),
+        "{}",
+        run.stdout
+    );
+
+    // The SQS endpoint's policy allows sending only: workers also receive and delete.
+    let sqs = worker_ec2
+        .describe_vpc_endpoints()
+        .filters(in_vpc())
+        .send()
+        .await
+        .expect("endpoints")
+        .vpc_endpoints()
+        .iter()
+        .find(|e| e.service_name().is_some_and(|n| n.ends_with(".sqs")))
+        .and_then(|e| e.vpc_endpoint_id())
+        .expect("the sqs endpoint")
+        .to_owned();
+    let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}]});
+    worker_ec2
+        .modify_vpc_endpoint()
+        .vpc_endpoint_id(&sqs)
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("policy");
+    let run = netcheck(&moto, &roles, &dir.join("after-policy"), &[]);
+    assert!(
+        run.stdout.contains("[endpoint-policies]")
+            && run.stdout.contains("does not allow sqs:ReceiveMessage"),
+        "{}",
+        run.stdout
+    );
 
     // A profile that does not exist stops it, naming the account and the profile, and leaves
     // no snapshot behind.

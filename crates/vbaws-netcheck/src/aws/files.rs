@@ -23,6 +23,8 @@ pub struct Files {
     pub vpc_endpoints: Vec<AwsEndpoint>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vpc_peering_connections: Vec<AwsPeering>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub network_acls: Vec<AwsNetworkAcl>,
     /// `describe-vpc-attribute`: one VPC, one attribute.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
@@ -180,6 +182,55 @@ pub struct AwsEndpoint {
     pub private_dns_enabled: bool,
     #[serde(default)]
     pub groups: Vec<AwsGroupRef>,
+    /// The policy as EC2 prints it: a JSON document in a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+}
+
+/// `describe-network-acls`. Every subnet of the VPC shows under the ACL it uses, the default
+/// one included; the last entry of each direction is the `*` rule (number 32767, deny).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsNetworkAcl {
+    pub network_acl_id: String,
+    pub vpc_id: String,
+    #[serde(default)]
+    pub associations: Vec<AwsAclAssociation>,
+    #[serde(default)]
+    pub entries: Vec<AwsAclEntry>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsAclAssociation {
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsAclEntry {
+    pub rule_number: i32,
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+    pub egress: bool,
+    /// Absent for an IPv6 entry (`Ipv6CidrBlock`), which the checker leaves out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<Ipv4Net>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<AwsPortRange>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsPortRange {
+    #[serde(default)]
+    pub from: Option<i32>,
+    #[serde(default)]
+    pub to: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

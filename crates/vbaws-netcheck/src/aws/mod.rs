@@ -1,6 +1,6 @@
 //! A topology from what the AWS CLI prints: `aws ec2 describe-vpcs`, `describe-subnets`,
 //! `describe-route-tables`, `describe-security-groups`, `describe-vpc-endpoints`,
-//! `describe-vpc-peering-connections`, `describe-vpc-attribute` and
+//! `describe-vpc-peering-connections`, `describe-network-acls`, `describe-vpc-attribute` and
 //! `get-managed-prefix-list-entries`, saved as `*.json` (one set per account, each in any folder
 //! below the one given), plus a small roles file saying which VPC plays which role. Read as AWS
 //! means it: a subnet uses its associated route table or else the VPC's main one, and only
@@ -18,7 +18,8 @@ use ipnet::Ipv4Net;
 use serde::Deserialize;
 
 use crate::model::{
-    Endpoint, EndpointKind, Operation, Peering, Role, Route, RouteTable, Rule, SecurityGroup, Topology, Vpc,
+    AclEntry, Endpoint, EndpointKind, NetworkAcl, Operation, Peering, Role, Route, RouteTable, Rule,
+    SecurityGroup, Topology, Vpc,
 };
 use files::{AwsEndpoint, AwsGroup, AwsPermission, AwsRouteTable, Files};
 
@@ -42,6 +43,12 @@ pub struct Roles {
     /// admit those groups admit the instances.
     #[serde(default)]
     pub instance_security_groups: BTreeMap<String, Vec<String>>,
+    /// Per worker VPC, the subnets its workers run in: their network ACLs are the workers'.
+    #[serde(default)]
+    pub worker_subnets: BTreeMap<String, Vec<String>>,
+    /// The repositories' S3 buckets, which the S3 endpoints' policies must admit.
+    #[serde(default)]
+    pub repository_buckets: Vec<String>,
     /// With `--collect`: where to read each account, and how.
     #[serde(default)]
     pub accounts: Vec<crate::collect::Account>,
@@ -115,6 +122,8 @@ pub fn load(dir: &Path, roles: &Roles) -> Result<Topology, AwsError> {
                 .get(id)
                 .cloned()
                 .unwrap_or_default(),
+            network_acls: network_acls(&all.files, id, roles.subnets.get(id)),
+            worker_subnets: roles.worker_subnets.get(id).cloned().unwrap_or_default(),
         });
     }
     let peerings = all
@@ -135,7 +144,43 @@ pub fn load(dir: &Path, roles: &Roles) -> Result<Topology, AwsError> {
         appliance_address: roles.appliance_address,
         vpcs,
         peerings,
+        repository_buckets: roles.repository_buckets.clone(),
     })
+}
+
+/// The network ACLs of the subnets that matter (every subnet of the VPC by default), with their
+/// IPv4 entries (the checker reads IPv4 addresses only).
+fn network_acls(files: &Files, vpc: &str, wanted: Option<&Vec<String>>) -> Vec<NetworkAcl> {
+    files
+        .network_acls
+        .iter()
+        .filter(|acl| acl.vpc_id == vpc)
+        .map(|acl| NetworkAcl {
+            id: acl.network_acl_id.clone(),
+            subnets: acl
+                .associations
+                .iter()
+                .filter_map(|a| a.subnet_id.clone())
+                .collect(),
+            entries: acl
+                .entries
+                .iter()
+                .filter_map(|e| {
+                    Some(AclEntry {
+                        rule_number: u16::try_from(e.rule_number).ok()?,
+                        egress: e.egress,
+                        protocol: e.protocol.clone(),
+                        ports: e.port_range.as_ref().map(|r| (port(r.from), port(r.to))),
+                        cidr: e.cidr_block?,
+                        allow: e.rule_action.eq_ignore_ascii_case("allow"),
+                    })
+                })
+                .collect(),
+        })
+        // An ACL no subnet is associated with filters nothing.
+        .filter(|acl| !acl.subnets.is_empty())
+        .filter(|acl| wanted.is_none_or(|subnets| acl.subnets.iter().any(|s| subnets.contains(s))))
+        .collect()
 }
 
 /// Everything read, with what the single-object outputs said.
@@ -270,6 +315,7 @@ fn merge(into: &mut Saved, files: Files, path: &Path) {
     all.security_groups.extend(files.security_groups);
     all.vpc_endpoints.extend(files.vpc_endpoints);
     all.vpc_peering_connections.extend(files.vpc_peering_connections);
+    all.network_acls.extend(files.network_acls);
 }
 
 fn route_table(table: &AwsRouteTable) -> RouteTable {
@@ -355,5 +401,11 @@ fn endpoint(endpoint: &AwsEndpoint) -> Endpoint {
             .state
             .clone()
             .filter(|s| !s.eq_ignore_ascii_case("available")),
+        // A policy that is not JSON is kept as text, which no statement can be read from:
+        // the checks then say the calls are not allowed, rather than assume they are.
+        policy: endpoint.policy_document.as_ref().map(|text| {
+            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()))
+        }),
+        subnets: endpoint.subnet_ids.clone(),
     }
 }

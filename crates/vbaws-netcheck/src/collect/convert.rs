@@ -8,9 +8,10 @@ use ipnet::Ipv4Net;
 use super::{CollectError, Reader};
 use crate::{
     aws::files::{
-        Association, AttributeValue, AwsEndpoint, AwsGroup, AwsGroupPair, AwsGroupRef, AwsPeering,
-        AwsPermission, AwsPrefixListRef, AwsRange, AwsRoute, AwsRouteTable, AwsSubnet, AwsVpc,
-        CidrAssociation, Files, PeerInfo, PeeringStatus, PrefixListEntry, State,
+        Association, AttributeValue, AwsAclAssociation, AwsAclEntry, AwsEndpoint, AwsGroup, AwsGroupPair,
+        AwsGroupRef, AwsNetworkAcl, AwsPeering, AwsPermission, AwsPortRange, AwsPrefixListRef, AwsRange,
+        AwsRoute, AwsRouteTable, AwsSubnet, AwsVpc, CidrAssociation, Files, PeerInfo, PeeringStatus,
+        PrefixListEntry, State,
     },
     model::PeeringState,
 };
@@ -67,6 +68,14 @@ impl Reader<'_> {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(self.failed("DescribeVpcPeeringConnections"))?;
+        let acls = ec2
+            .describe_network_acls()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(self.failed("DescribeNetworkAcls"))?;
 
         let mut saved = vec![
             file(
@@ -108,6 +117,13 @@ impl Reader<'_> {
                 "describe-vpc-peering-connections",
                 Files {
                     vpc_peering_connections: peerings.iter().filter_map(peering).collect(),
+                    ..Files::default()
+                },
+            ),
+            file(
+                "describe-network-acls",
+                Files {
+                    network_acls: acls.iter().filter_map(network_acl).collect(),
                     ..Files::default()
                 },
             ),
@@ -316,6 +332,39 @@ fn endpoint(endpoint: &ec2::VpcEndpoint) -> Option<AwsEndpoint> {
             .filter_map(|g| {
                 Some(AwsGroupRef {
                     group_id: g.group_id()?.to_owned(),
+                })
+            })
+            .collect(),
+        policy_document: endpoint.policy_document().map(str::to_owned),
+        subnet_ids: endpoint.subnet_ids().to_vec(),
+    })
+}
+
+fn network_acl(acl: &ec2::NetworkAcl) -> Option<AwsNetworkAcl> {
+    Some(AwsNetworkAcl {
+        network_acl_id: acl.network_acl_id()?.to_owned(),
+        vpc_id: acl.vpc_id()?.to_owned(),
+        associations: acl
+            .associations()
+            .iter()
+            .map(|a| AwsAclAssociation {
+                subnet_id: a.subnet_id().map(str::to_owned),
+            })
+            .collect(),
+        entries: acl
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                Some(AwsAclEntry {
+                    rule_number: e.rule_number()?,
+                    protocol: e.protocol()?.to_owned(),
+                    rule_action: e.rule_action()?.as_str().to_owned(),
+                    egress: e.egress()?,
+                    cidr_block: cidr(e.cidr_block()),
+                    port_range: e.port_range().map(|r| AwsPortRange {
+                        from: r.from(),
+                        to: r.to(),
+                    }),
                 })
             })
             .collect(),
