@@ -94,7 +94,7 @@ pub struct Fixed {
     /// Worker configurations removed before the registration they name.
     pub removed_workers: Vec<WorkerConfiguration>,
     /// Worker configurations the appliance did not remove, with its words.
-    #[serde(serialize_with = "crate::wire::worker_details")]
+    #[serde(serialize_with = "crate::wire::details")]
     pub failed_workers: Vec<(WorkerConfiguration, String)>,
 }
 

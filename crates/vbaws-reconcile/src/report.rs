@@ -80,7 +80,7 @@ pub struct AccountReport {
     /// Purposes the account should have registered and does not.
     pub missing: Vec<String>,
     /// Worker configurations of an account that is gone, and why.
-    #[serde(serialize_with = "crate::wire::worker_findings")]
+    #[serde(serialize_with = "crate::wire::findings")]
     pub orphan_workers: Vec<(WorkerConfiguration, Problem)>,
     /// The account should have a production worker configuration and has none.
     pub missing_workers: bool,

@@ -39,79 +39,60 @@ impl Reason for Foreign {
     }
 }
 
-/// `{"registration": …, "reason": <slug>, "why": <sentence>}`.
-pub(crate) struct Finding<'a, R>(pub(crate) &'a Registration, pub(crate) &'a R);
+/// What a finding is about, and its key in the JSON: a registration or a worker configuration.
+pub(crate) trait Subject: Serialize {
+    const KEY: &'static str;
+}
 
-impl<R: Reason> Serialize for Finding<'_, R> {
+impl Subject for Registration {
+    const KEY: &'static str = "registration";
+}
+
+impl Subject for WorkerConfiguration {
+    const KEY: &'static str = "worker_configuration";
+}
+
+/// `{"<subject>": …, "reason": <slug>, "why": <sentence>}`.
+pub(crate) struct Finding<'a, T, R>(pub(crate) &'a T, pub(crate) &'a R);
+
+impl<T: Subject, R: Reason> Serialize for Finding<'_, T, R> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
-        map.serialize_entry("registration", self.0)?;
+        map.serialize_entry(T::KEY, self.0)?;
         map.serialize_entry("reason", self.1.slug())?;
         map.serialize_entry("why", &self.1.to_string())?;
         map.end()
     }
 }
 
-pub(crate) fn findings<S: Serializer, R: Reason>(
-    items: &[(Registration, R)],
+pub(crate) fn findings<S: Serializer, T: Subject, R: Reason>(
+    items: &[(T, R)],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     let mut seq = serializer.serialize_seq(Some(items.len()))?;
-    for (registration, reason) in items {
-        seq.serialize_element(&Finding(registration, reason))?;
+    for (subject, reason) in items {
+        seq.serialize_element(&Finding(subject, reason))?;
     }
     seq.end()
 }
 
-/// `[{"worker_configuration": …, "reason": <slug>, "why": <sentence>}]`.
-pub(crate) fn worker_findings<S: Serializer>(
-    items: &[(WorkerConfiguration, Problem)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct WorkerFinding<'a> {
-        worker_configuration: &'a WorkerConfiguration,
-        reason: &'static str,
-        why: String,
+/// `{"<subject>": …, "detail": <what the appliance said>}`.
+struct Detailed<'a, T>(&'a T, &'a str);
+
+impl<T: Subject> Serialize for Detailed<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry(T::KEY, self.0)?;
+        map.serialize_entry("detail", self.1)?;
+        map.end()
     }
-    serializer.collect_seq(items.iter().map(|(configuration, problem)| WorkerFinding {
-        worker_configuration: configuration,
-        reason: problem.slug(),
-        why: problem.to_string(),
-    }))
 }
 
-/// `[{"worker_configuration": …, "detail": <what the appliance said>}]`.
-pub(crate) fn worker_details<S: Serializer>(
-    items: &[(WorkerConfiguration, String)],
+pub(crate) fn details<S: Serializer, T: Subject>(
+    items: &[(T, String)],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Detailed<'a> {
-        worker_configuration: &'a WorkerConfiguration,
-        detail: &'a str,
-    }
-    serializer.collect_seq(items.iter().map(|(worker_configuration, detail)| Detailed {
-        worker_configuration,
-        detail,
-    }))
-}
-
-/// `[{"registration": …, "detail": <what the appliance said>}]`.
-pub(crate) fn details<S: Serializer>(
-    items: &[(Registration, String)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Detailed<'a> {
-        registration: &'a Registration,
-        detail: &'a str,
-    }
-    serializer.collect_seq(
-        items
-            .iter()
-            .map(|(registration, detail)| Detailed { registration, detail }),
-    )
+    serializer.collect_seq(items.iter().map(|(subject, detail)| Detailed(subject, detail)))
 }
 
 /// Key-value pairs as one object: `{"Services": "ec2,rds"}`.
