@@ -49,8 +49,8 @@ lint: ## rustfmt and clippy, warnings as errors; every documented target still e
 	    SUBNETS=s ORG_ID=o OU=ou APPLIANCE_ROLE_ARN=a S3_PATH=Nat SECRETS_PATH=Nat STS_PATH=Nat CLOUDFORMATION_PATH=Nat \
 	    API_URL=https://h:1 SECRET_ID=s \
 	    >/dev/null || { echo "make $$target is broken"; exit 1; }; done
-	@diff <(ls crates) <(grep -oE '^\| `crates/[a-z0-9-]+`' README.md | sed 's/.*crates\///; s/`//' | sort) \
-	  || { echo "README.md's layout table and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
+	@diff <(cd crates && ls -d */* | sort) <(grep -oE '^\| `crates/[a-z]+/[a-z0-9-]+`' README.md | sed 's/^| `crates\///; s/`//' | sort) \
+	  || { echo "README.md's layout tables and crates/ differ (< only in crates/, > only in the README)"; exit 1; }
 
 .PHONY: templates
 templates: tools ## cfn-lint, the cfn-guard rules (and their own tests) and checkov on the templates

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("crates/*/README.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("crates/*/*/README.md"))]
 # The commands whose flags the docs show; vbaws-resolve takes positional arguments only.
 COMMANDS = ["vbaws-reconcile", "vbaws-preflight", "vbaws-netcheck", "vbaws-demo", "vbaws-sim", "vbaws-bench"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")

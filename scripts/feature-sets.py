@@ -47,7 +47,7 @@ if problems:
     print("These packages would be built twice, once for the tests and once for the binaries:")
     for problem in problems:
         print(f"  {problem}")
-    print("Declare the tests' features in crates/vbaws-testkit/Cargo.toml's [dependencies], which "
+    print("Declare the tests' features in crates/tools/vbaws-testkit/Cargo.toml's [dependencies], which "
           "every such build includes.")
     sys.exit(1)
 print(f"one feature set: the {len(binaries)} packages of `cargo build {' '.join(packages)}` "

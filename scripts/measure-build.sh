@@ -34,7 +34,7 @@ demo=$(timed make demo)
 rm -rf target
 test=$(timed make test)
 size=$(du -sb target | cut -f1)
-touch crates/random-ext-id/src/lib.rs
+touch crates/functions/random-ext-id/src/lib.rs
 warm=$(timed make test)
 
 gb=$(python3 -c "print(f'{$size / 1e9:.1f}')")
@@ -48,7 +48,7 @@ Measured by \`make bench-build\` (scripts/measure-build.sh) on a fresh clone of 
 | cold \`make demo\` (no target/, no .venv) | $(minutes "$demo") | at most 8 min |
 | cold \`make test\` (no target/) | $(minutes "$test") | at most 12 min |
 | target/ after it | $gb GB | at most 5 GB |
-| warm \`make test\` after touching \`crates/random-ext-id/src/lib.rs\` | $(minutes "$warm") | at most 2 min |
+| warm \`make test\` after touching \`crates/functions/random-ext-id/src/lib.rs\` | $(minutes "$warm") | at most 2 min |
 EOF
 )
 cd "$root"

@@ -1,0 +1,53 @@
+//! The chaos rollout, small: 20 accounts with the bench's fault mix and a fixed seed. Every
+//! event is answered SUCCESS, once per role, and where a killed sandbox answered too, the two
+//! answers agree.
+
+use std::{path::PathBuf, sync::Arc};
+
+use vbaws_demo::chaos::{ChaosPlan, run};
+use vbaws_template::Template;
+
+/// Where cargo put the function binaries: beside this test's own directory.
+fn bin_dir() -> PathBuf {
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(PathBuf::from))
+        .expect("target directory");
+    for binary in ["random-ext-id", "veeam-configurator"] {
+        assert!(
+            dir.join(binary).exists(),
+            "{binary} is not built in {}: run the tests with `cargo test --workspace` (or make test)",
+            dir.display()
+        );
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_under_fire_fails_no_stack_and_registers_each_role_once() {
+    let template = Template::from_yaml(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../template/roles.yaml"
+        ))
+        .expect("roles.yaml"),
+    )
+    .expect("template");
+    // The bench kills one sandbox every 100 events; 40 configurator events here.
+    let plan = ChaosPlan::under_fire(20, 20, 10, 17, bin_dir());
+    let report = run(Arc::new(template), &plan).await.expect("ran");
+    assert_eq!(
+        (report.failed, report.unanswered, report.late),
+        (0, 0, 0),
+        "FAILED, unanswered, late: {:?}",
+        report.reasons
+    );
+    assert_eq!(report.registrations, 40, "two roles per account: {report:#?}");
+    assert_eq!(report.duplicates, 0);
+    assert!(report.disagreements.is_empty(), "{:#?}", report.disagreements);
+    assert_eq!(report.kills, 4, "sandboxes were killed mid-event");
+    assert!(
+        report.appliance_requests > report.registrations,
+        "faults cost extra requests: {report:#?}"
+    );
+}
