@@ -9,11 +9,10 @@
 use serde::Serialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
-use vbaws_client::Client;
+use vbaws_appliance::{CredentialsError, CredentialsSource};
 use vbaws_reconcile::{
     AccountReport, Drift, Options, Sources, StackSet, fix, gather, read::ReadError, reconcile,
 };
-use veeam_configurator::{CredentialsError, CredentialsSource};
 
 /// The function's own environment variables (beyond the configurator's appliance settings).
 pub const VARIABLES: &[&str] = &[
@@ -27,7 +26,7 @@ pub const VARIABLES: &[&str] = &[
 /// Everything the function needs to know.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub appliance: veeam_configurator::Settings,
+    pub appliance: vbaws_appliance::Settings,
     pub target_ous: Vec<String>,
     pub stack_set: String,
     pub delegated_admin: bool,
@@ -75,7 +74,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
         };
         let appliance =
-            veeam_configurator::Settings::from_lookup(&lookup).map_err(|e| Error::Config(e.0.to_string()))?;
+            vbaws_appliance::Settings::from_lookup(&lookup).map_err(|e| Error::Config(e.to_string()))?;
         let target_ous: Vec<String> = get("TARGET_OUS")
             .unwrap_or_default()
             .split(',')
@@ -192,13 +191,7 @@ impl Reconciler {
         let ready = self.ready.as_ref().map_err(|e| Error::Config(e.clone()))?;
         let settings = &ready.settings;
         let credentials = ready.credentials.current(deadline).await?;
-        let mut builder = Client::builder(&settings.appliance.api_url)
-            .trust(settings.appliance.trust.clone())
-            .credentials(credentials);
-        if let Some(revision) = &settings.appliance.api_version {
-            builder = builder.api_version(revision);
-        }
-        let client = builder.build().map_err(Error::Client)?;
+        let client = settings.appliance.client(credentials).map_err(Error::Client)?;
         let facts = gather(
             Sources {
                 appliance: &client,

@@ -20,9 +20,7 @@
 //! ([`confirm`]): the function may be invoked by anyone in the Organization with an event they
 //! wrote.
 
-mod aws;
 pub mod confirm;
-mod credentials;
 mod lifecycle;
 mod metrics;
 mod properties;
@@ -38,12 +36,12 @@ use vbaws_client::Client;
 
 use confirm::{ConfirmError, Confirmer, Mode, Operation};
 
-pub use credentials::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use metrics::{Effect, METRICS_NAMESPACE};
 pub use properties::{MAX_DISPLAY_NAME, OnDelete, Properties, Resource, parse_physical_id, physical_id};
 pub use settings::{
     CONFIRMATION_VARIABLES, ConfigError, LEGACY_VARIABLES, Misconfiguration, Settings, VARIABLES,
 };
+pub use vbaws_appliance::{CredentialsError, CredentialsSource, ExtensionUnavailable};
 pub use workers::{WORKER_CONFIGURATION_ID, WorkerProperties};
 
 /// The resource type of a role's registration.
@@ -186,8 +184,8 @@ impl Configurator {
     /// then answered FAILED with it, instead of a sandbox that crashes before it can answer.
     pub fn new(settings: Result<Settings, ConfigError>) -> Self {
         let ready = settings.and_then(|settings| {
-            let credentials = CredentialsSource::new(&settings)
-                .map_err(|e| ConfigError(Misconfiguration::ExtensionClient(e)))?;
+            let credentials = CredentialsSource::new(&settings.appliance)
+                .map_err(vbaws_appliance::Misconfiguration::ExtensionClient)?;
             Ok(Ready {
                 confirmer: Confirmer::new(settings.confirmation.clone()),
                 settings,
@@ -269,7 +267,7 @@ impl Configurator {
             deadline,
             account: &account,
             region: request.stack_id.split(':').nth(3).unwrap_or_default(),
-            url: &ready.settings.api_url,
+            url: &ready.settings.appliance.api_url,
             secret_id: ready.credentials.secret_id(),
             made_by: vbaws_client::MadeBy::new(&request.stack_id, &request.logical_resource_id),
         };
@@ -330,15 +328,11 @@ impl Ready {
             return Ok(client.clone());
         }
         let credentials = self.credentials.current(deadline).await?;
-        let mut builder = Client::builder(&self.settings.api_url)
-            .trust(self.settings.trust.clone())
-            .credentials(credentials);
-        if let Some(revision) = &self.settings.api_version {
-            builder = builder.api_version(revision);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| Error::Config(Arc::new(ConfigError(Misconfiguration::Client(e)))))?;
+        let client = self
+            .settings
+            .appliance
+            .client(credentials)
+            .map_err(|e| Error::Config(Arc::new(vbaws_appliance::Misconfiguration::Client(e).into())))?;
         *slot = Some(client.clone());
         Ok(client)
     }

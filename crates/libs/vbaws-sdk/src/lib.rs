@@ -84,6 +84,23 @@ pub fn loader(access: &Access) -> ConfigLoader {
     loader
 }
 
+/// The configuration of a function's AWS clients: the default credential and Region chain
+/// (which honours `AWS_ENDPOINT_URL` and its per-service variants, how tests point it at local
+/// stand-ins), with timeouts short enough that an unreachable endpoint is reported well within
+/// the function's time budget. Loaded once per sandbox, at the first call that needs it.
+pub async fn in_function() -> &'static SdkConfig {
+    static CONFIG: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+    CONFIG
+        .get_or_init(|| async {
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .operation_attempt_timeout(std::time::Duration::from_secs(5))
+                .build();
+            loader(&Access::default()).timeout_config(timeouts).load().await
+        })
+        .await
+}
+
 /// The configuration `access` describes, credentials resolved lazily (by the first call).
 pub async fn config(access: &Access) -> SdkConfig {
     let base = loader(access).load().await;

@@ -185,7 +185,7 @@ impl Confirmer {
         let patience = (matches!(operation, Operation::Create) && self.settings.mode == Mode::Enforce)
             .then_some(ROLE_PROPAGATION);
         let credentials = self.session(&role_arn, patience, deadline).await?;
-        let config = aws_sdk_cloudformation::config::Builder::from(crate::aws::config().await)
+        let config = aws_sdk_cloudformation::config::Builder::from(vbaws_sdk::in_function().await)
             .credentials_provider(credentials)
             .build();
         let cloudformation = aws_sdk_cloudformation::Client::from_conf(config);
@@ -232,7 +232,7 @@ impl Confirmer {
         }) {
             return Ok(kept.clone());
         }
-        let sts = aws_sdk_sts::Client::new(crate::aws::config().await);
+        let sts = aws_sdk_sts::Client::new(vbaws_sdk::in_function().await);
         let give_up = Instant::now() + patience.unwrap_or_default();
         let mut wait = Duration::from_secs(1);
         loop {

@@ -128,7 +128,7 @@ impl CredentialsSource {
     pub async fn fresh(&self, deadline: Instant) -> Result<Credentials, CredentialsError> {
         let sdk = self
             .sdk
-            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(crate::aws::config().await) })
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(vbaws_sdk::in_function().await) })
             .await;
         let call = sdk.get_secret_value().secret_id(&self.secret_id).send();
         let output = tokio::time::timeout_at(deadline, call)
