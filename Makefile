@@ -228,7 +228,7 @@ deploy-stackset: ## Create the roles StackSet and its instances (OU=ou-… APPLI
 	$(STACKSET_ENV) scripts/stackset.sh create
 
 .PHONY: update-stackset
-update-stackset: ## Roll a new roles.yaml out; only the parameters given change (ROTATION=…, ON_DELETE=…, SERVICES=…)
+update-stackset: ## Roll a new roles.yaml out; only the parameters given change (ROTATION=…, ON_DELETE=…, SERVICES=…, WORKER_NETWORK=Parameters)
 	$(STACKSET_ENV) scripts/stackset.sh update
 
 FUZZ_SECONDS ?= 60

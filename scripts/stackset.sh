@@ -113,6 +113,24 @@ fi
 services=${SERVICES:-}
 parameter Services "${services//,/\\,}" ec2
 
+# The production workers' parameters (docs/production-workers.md): given ones change; the
+# others keep the StackSet's value when it has one. A StackSet from before them gets the
+# template's defaults (WorkerNetwork None), as on create.
+worker() {
+  local key=$1 value=$2
+  if [ -n "$value" ]; then
+    parameters+=("ParameterKey=$key,ParameterValue=$value")
+  elif [ "$action" = update ] && has "$key"; then
+    parameters+=("ParameterKey=$key,UsePreviousValue=true")
+  fi
+}
+worker WorkerNetwork "${WORKER_NETWORK:-}"
+worker WorkerConfigurationRoleName "${WORKER_CONFIGURATION_ROLE_NAME:-}"
+worker WorkerZoneParameter "${WORKER_ZONE_PARAMETER:-}"
+worker WorkerVpcParameter "${WORKER_VPC_PARAMETER:-}"
+worker WorkerSubnetParameter "${WORKER_SUBNET_PARAMETER:-}"
+worker WorkerSecurityGroupParameter "${WORKER_SECURITY_GROUP_PARAMETER:-}"
+
 preferences=(--operation-preferences MaxConcurrentPercentage=25,FailureTolerancePercentage=10)
 case $action in
   create)

@@ -190,6 +190,18 @@ update = parameters(calls, "update-stack-set") if code == 0 else []
 check("SERVICES reaches CloudFormation as one list (the shorthand's commas escaped)",
       code == 0 and "ParameterKey=Services,ParameterValue=ec2\\,rds\\,efs" in update, (code, out, calls))
 
+code, out, calls = make("update-stackset", WORKER_NETWORK="Parameters", FAKE_STACKSET_PARAMETERS=CURRENT)
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("WORKER_NETWORK=Parameters turns the production worker configuration on, and nothing else about workers",
+      code == 0 and "ParameterKey=WorkerNetwork,ParameterValue=Parameters" in update
+      and not any(p.startswith("ParameterKey=WorkerSubnetParameter") for p in update), (code, out, calls))
+
+code, out, calls = make("update-stackset", FAKE_STACKSET_PARAMETERS=CURRENT + " WorkerNetwork WorkerSubnetParameter")
+update = parameters(calls, "update-stack-set") if code == 0 else []
+check("a later update without it keeps the workers' parameters (omitted, they would fall back to None and remove every configuration)",
+      code == 0 and "ParameterKey=WorkerNetwork,UsePreviousValue=true" in update
+      and "ParameterKey=WorkerSubnetParameter,UsePreviousValue=true" in update, (code, out, calls))
+
 BACKUP = dict(BUCKET="artifacts", APPLIANCE_IP="10.0.1.20", CERT_SHA256="AB:CD", VPC="vpc-1", SUBNETS="subnet-1",
               ORG_ID="o-abcdefghij", S3_PATH="Nat", SECRETS_PATH="Nat", STS_PATH="CreateEndpoint",
               CLOUDFORMATION_PATH="CreateEndpoint")
