@@ -509,29 +509,52 @@ async fn security_groups<'a>(
 }
 
 /// Whether an ingress rule of `group` admits TCP `port` from the security group `source` or
-/// from every one of `cidrs`.
+/// from every one of `cidrs`, as the network checker reads rules (`vbaws_netcheck::model::Rule`).
 fn admits(group: &SecurityGroup, port: i32, source: Option<&str>, cidrs: &[Ipv4Net]) -> bool {
-    let covers_port = |rule: &IpPermission| {
-        rule.ip_protocol() == Some("-1")
-            || (rule.ip_protocol() == Some("tcp")
-                && rule.from_port().unwrap_or(0) <= port
-                && port <= rule.to_port().unwrap_or(65535))
+    let Ok(port) = u16::try_from(port) else {
+        return false;
     };
-    let rules: Vec<&IpPermission> = group.ip_permissions().iter().filter(|r| covers_port(r)).collect();
+    let rules = ingress(group);
     let by_group = source.is_some_and(|source| {
-        rules.iter().any(|r| {
-            r.user_id_group_pairs()
-                .iter()
-                .any(|p| p.group_id() == Some(source))
-        })
+        rules
+            .iter()
+            .any(|r| r.covers(port) && r.groups.iter().any(|g| g == source))
     });
-    let ranges: Vec<Ipv4Net> = rules
-        .iter()
-        .flat_map(|r| r.ip_ranges())
-        .filter_map(|range| range.cidr_ip()?.parse().ok())
-        .collect();
-    let by_cidr = !cidrs.is_empty() && cidrs.iter().all(|c| ranges.iter().any(|r| r.contains(c)));
+    let by_cidr = !cidrs.is_empty() && cidrs.iter().all(|c| rules.iter().any(|r| r.admits(port, c, &[])));
     by_group || by_cidr
+}
+
+/// A group's ingress rules in the network checker's terms.
+fn ingress(group: &SecurityGroup) -> Vec<vbaws_netcheck::model::Rule> {
+    group
+        .ip_permissions()
+        .iter()
+        .map(|p: &IpPermission| {
+            let all = p.ip_protocol() == Some("-1");
+            let port =
+                |p: Option<i32>, default: u16| p.and_then(|p| u16::try_from(p).ok()).unwrap_or(default);
+            vbaws_netcheck::model::Rule {
+                protocol: p.ip_protocol().unwrap_or_default().to_owned(),
+                from_port: if all { 0 } else { port(p.from_port(), 0) },
+                to_port: if all {
+                    u16::MAX
+                } else {
+                    port(p.to_port(), u16::MAX)
+                },
+                cidrs: p
+                    .ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip()?.parse().ok())
+                    .collect(),
+                groups: p
+                    .user_id_group_pairs()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect(),
+                unresolved_prefix_lists: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,6 @@ use random_ext_id::ExtIdGenerator;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    vbaws_cfn::init_tracing();
+    vbaws_lambda::init_tracing();
     vbaws_cfn::run(ExtIdGenerator, vbaws_cfn::Config::from_env()).await
 }

@@ -180,8 +180,8 @@ impl Reconciler {
     pub async fn run(&self, deadline: Instant) -> Result<Summary, Error> {
         let result = self.reconcile(deadline).await;
         let line = match &result {
-            Ok(summary) => vbaws_cfn::metrics::emf_line("vbaws-reconciler", &summary.metrics()),
-            Err(_) => vbaws_cfn::metrics::emf_line("vbaws-reconciler", &[("ReconcileFailed", 1)]),
+            Ok(summary) => vbaws_lambda::metrics::emf_line("vbaws-reconciler", &summary.metrics()),
+            Err(_) => vbaws_lambda::metrics::emf_line("vbaws-reconciler", &[("ReconcileFailed", 1)]),
         };
         println!("{line}");
         result

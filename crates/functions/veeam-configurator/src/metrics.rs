@@ -1,8 +1,8 @@
 //! What each event did to the appliance, counted in CloudWatch through one Embedded Metric
-//! Format line per event (see [`vbaws_cfn::metrics`]).
+//! Format line per event (see [`vbaws_lambda::metrics`]).
 
 /// The namespace of the project's metrics.
-pub const METRICS_NAMESPACE: &str = vbaws_cfn::metrics::NAMESPACE;
+pub const METRICS_NAMESPACE: &str = vbaws_lambda::metrics::NAMESPACE;
 
 /// What an event did to the appliance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub(crate) fn emit(effect: Effect) {
     if let Some(metric) = effect.metric() {
         println!(
             "{}",
-            vbaws_cfn::metrics::emf_line("veeam-configurator", &[(metric, 1)])
+            vbaws_lambda::metrics::emf_line("veeam-configurator", &[(metric, 1)])
         );
     }
 }
@@ -59,6 +59,6 @@ pub(crate) fn emit_unconfirmed(error: &crate::confirm::ConfirmError) {
     };
     println!(
         "{}",
-        vbaws_cfn::metrics::emf_line("veeam-configurator", &[(metric, 1)])
+        vbaws_lambda::metrics::emf_line("veeam-configurator", &[(metric, 1)])
     );
 }

@@ -6,9 +6,10 @@ use std::{sync::OnceLock, time::SystemTime};
 use serde_json::Value;
 use tokio::{runtime::Runtime, time::Instant};
 
+use vbaws_lambda::Budget;
+
 use crate::{
     Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing,
-    budget::Budget,
     echo::{self, Echo},
     handler::Shared,
 };
@@ -40,7 +41,7 @@ pub fn event(bytes: &[u8]) {
         return;
     };
     let answer = runtime.block_on(async {
-        let budget = Budget::new(0, SystemTime::now(), Instant::now(), &shared.config);
+        let budget = Budget::new(0, SystemTime::now(), Instant::now(), &shared.config.timing());
         shared.decide(&routing, event, &budget).await
     });
     let (_, body) = answer.into_body(&routing);

@@ -8,9 +8,10 @@ use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, error, info, info_span, warn};
 
+use vbaws_lambda::Budget;
+
 use crate::{
     Action, Config, CustomResource, Error, Outcome, Request,
-    budget::Budget,
     physical_id::{self, is_create_failed_marker},
     props::FromProperties,
     response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
@@ -52,7 +53,7 @@ impl<R: CustomResource> Shared<R> {
             lambda_request_id = %context.request_id,
         );
         async move {
-            let budget = Budget::new(context.deadline, SystemTime::now(), started, &self.config);
+            let budget = Budget::new(context.deadline, SystemTime::now(), started, &self.config.timing());
             if !budget.from_deadline {
                 warn!(fallback_budget_s = budget.total.as_secs(), "invocation deadline missing or implausible");
             }

@@ -25,10 +25,8 @@
 //! is. It has no AWS SDK dependency.
 
 mod allow;
-mod budget;
 mod error;
 mod handler;
-pub mod metrics;
 mod physical_id;
 pub mod props;
 mod request;
@@ -85,6 +83,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The invocation's timing, as `vbaws-lambda` reads it.
+    pub(crate) fn timing(&self) -> vbaws_lambda::Timing {
+        vbaws_lambda::Timing {
+            safety_margin: self.safety_margin,
+            fallback_budget: self.fallback_budget,
+        }
+    }
+
     /// The defaults, with the hosts in `RESPONSE_URL_ALLOWED_HOSTS` (comma-separated `host` or
     /// `host:port`) allowed besides S3, for local runs and tests.
     pub fn from_env() -> Self {
@@ -108,23 +114,4 @@ pub async fn run<R: CustomResource>(resource: R, config: Config) -> Result<(), l
         async move { shared.invoke(event).await.map(|()| Value::Null) }
     }))
     .await
-}
-
-/// Sets up logging the way Lambda expects: no timestamps (CloudWatch adds them), JSON when
-/// `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
-/// When a function that answers no ResponseURL (a scheduled one) must stop its work: the
-/// invocation's deadline (milliseconds since the epoch, as the Runtime API sends it) less
-/// `config.safety_margin`, with the same fallback for a missing or implausible deadline.
-pub fn work_deadline(deadline_ms: u64, config: &Config) -> tokio::time::Instant {
-    budget::Budget::new(
-        deadline_ms,
-        std::time::SystemTime::now(),
-        tokio::time::Instant::now(),
-        config,
-    )
-    .work
-}
-
-pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
 }

@@ -7,9 +7,10 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use vbaws_lambda::Budget;
+
 use crate::{
-    Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing, budget::Budget, echo,
-    response::Answer,
+    Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing, echo, response::Answer,
 };
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -79,7 +80,7 @@ proptest! {
         let shared = echo::shared(Config::default());
         if let Ok(routing) = Routing::from_event(&event, &shared.config.response_urls) {
             let answer = runtime.block_on(async {
-                let budget = Budget::new(0, SystemTime::now(), Instant::now(), &shared.config);
+                let budget = Budget::new(0, SystemTime::now(), Instant::now(), &shared.config.timing());
                 shared.decide(&routing, event.clone(), &budget).await
             });
             let (answer, body) = answer.into_body(&routing);

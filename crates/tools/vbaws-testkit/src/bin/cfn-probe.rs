@@ -61,7 +61,7 @@ impl CustomResource for Probe {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    vbaws_cfn::init_tracing();
+    vbaws_lambda::init_tracing();
     let config = Config {
         safety_margin: duration_env("PROBE_SAFETY_MARGIN_MS", 2000),
         fallback_budget: duration_env("PROBE_FALLBACK_BUDGET_MS", 10_000),

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::Config;
+use crate::Timing;
 
 /// Lambda's longest timeout. A deadline further away than this (plus some clock slack) is not a
 /// real one.
@@ -12,9 +12,10 @@ const LONGEST_INVOCATION: Duration = Duration::from_secs(15 * 60 + 60);
 /// The PUT stops retrying this long before the hard deadline, so the function can still return.
 const FINAL_SLACK: Duration = Duration::from_millis(500);
 
-/// Two instants: the work is abandoned at `work`, the answer must be delivered by `answer`.
+/// Two instants: the work is abandoned at `work`, the answer (or the function's return) must be
+/// delivered by `answer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Budget {
+pub struct Budget {
     pub work: Instant,
     pub answer: Instant,
     /// How long the work may take, from the start of the invocation.
@@ -28,18 +29,18 @@ pub(crate) struct Budget {
 impl Budget {
     /// `deadline_ms` is the invocation's deadline in milliseconds since the epoch, as the Lambda
     /// Runtime API sends it. Some local emulators send 0 or a duration instead of an instant;
-    /// those, and deadlines already past, fall back to `config.fallback_budget`.
-    pub(crate) fn new(deadline_ms: u64, now: SystemTime, started: Instant, config: &Config) -> Self {
+    /// those, and deadlines already past, fall back to `timing.fallback_budget`.
+    pub fn new(deadline_ms: u64, now: SystemTime, started: Instant, timing: &Timing) -> Self {
         let remaining = (UNIX_EPOCH + Duration::from_millis(deadline_ms))
             .duration_since(now)
             .ok()
             .filter(|left| !left.is_zero() && *left <= LONGEST_INVOCATION);
         let (total, from_deadline) = match remaining {
             Some(left) => (left, true),
-            None => (config.fallback_budget, false),
+            None => (timing.fallback_budget, false),
         };
         // With little time left, the work gets half of it and the answer the other half.
-        let margin = config.safety_margin.min(total / 2);
+        let margin = timing.safety_margin.min(total / 2);
         let slack = FINAL_SLACK.min(total / 10);
         let work_time = total - margin;
         Self {
@@ -56,11 +57,10 @@ impl Budget {
 mod tests {
     use super::*;
 
-    fn config() -> Config {
-        Config {
+    fn config() -> Timing {
+        Timing {
             safety_margin: Duration::from_secs(5),
             fallback_budget: Duration::from_secs(60),
-            ..Config::default()
         }
     }
 
