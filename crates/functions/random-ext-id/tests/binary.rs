@@ -6,12 +6,12 @@ use std::{path::Path, time::Duration};
 use serde_json::{Value, json};
 use vbaws_testkit::{
     Completion, Deadline, Lambda, SIGNATURE,
-    events::{CustomResource, Event, request_id, resource},
+    events::{Event, StackResource, request_id, resource},
 };
 
 struct Rig {
     lambda: Lambda,
-    resource: CustomResource,
+    resource: StackResource,
 }
 
 impl Rig {

@@ -14,7 +14,7 @@ use harness::{Rig, Setup, forgeries, props, reason};
 use serde_json::json;
 use vbaws_testkit::{
     Moto,
-    events::{CustomResource, SERVICE_TOKEN, stack_id},
+    events::{SERVICE_TOKEN, StackResource, stack_id},
     organization::{REGION, sdk_config},
 };
 
@@ -126,8 +126,8 @@ async fn status(client: &Client, stack_id: &str) -> String {
         .unwrap_or_default()
 }
 
-fn resource(stack_id: &str, logical_id: &str) -> CustomResource {
-    CustomResource::new(stack_id, logical_id, TYPE, SERVICE_TOKEN)
+fn resource(stack_id: &str, logical_id: &str) -> StackResource {
+    StackResource::new(stack_id, logical_id, TYPE, SERVICE_TOKEN)
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use harness::{Rig, Setup, props, reason};
 use serde_json::json;
 use vbaws_testkit::{
     CONFIGURATOR_ROLE_ARN,
-    events::{CustomResource, SERVICE_TOKEN, STACK_NAME, stack_id},
+    events::{SERVICE_TOKEN, STACK_NAME, StackResource, stack_id},
     free_port, member_stack,
 };
 
@@ -18,8 +18,8 @@ const VICTIM: &str = "222222222222";
 const TYPE: &str = "Custom::VeeamAwsConfigurator";
 
 /// The victim's genuine registration, made by CloudFormation through the rig.
-async fn victims_registration(rig: &Rig) -> (CustomResource, String) {
-    let resource = CustomResource::new(
+async fn victims_registration(rig: &Rig) -> (StackResource, String) {
+    let resource = StackResource::new(
         stack_id(VICTIM, "us-east-1", STACK_NAME),
         "Ec2Registration",
         TYPE,
@@ -55,7 +55,7 @@ fn changes(rig: &Rig) -> usize {
 async fn events_claiming_another_accounts_stack_change_nothing_in_any_shape() {
     let rig = Rig::start().await;
     let (genuine, physical_id) = victims_registration(&rig).await;
-    let forged = |stack: String, logical: &str| CustomResource::new(stack, logical, TYPE, SERVICE_TOKEN);
+    let forged = |stack: String, logical: &str| StackResource::new(stack, logical, TYPE, SERVICE_TOKEN);
 
     // The attack: a stack that does not exist in the victim's account.
     let missing = forged(
@@ -113,7 +113,7 @@ async fn a_forgery_during_a_genuine_operation_on_another_resource_changes_nothin
     let rig = Rig::start().await;
     let (genuine, physical_id) = victims_registration(&rig).await;
     // CloudFormation is deleting the stack's worker registration right now.
-    let worker = CustomResource::new(
+    let worker = StackResource::new(
         genuine.stack_id.clone(),
         "WorkerRegistration",
         TYPE,
@@ -187,7 +187,7 @@ async fn an_account_without_the_event_reader_role_is_told_to_update_the_stackset
     rig.cloud
         .ledger()
         .open(&stack, old_account, "us-east-1", STACK_NAME);
-    let resource = CustomResource::new(stack, "Ec2Registration", TYPE, SERVICE_TOKEN);
+    let resource = StackResource::new(stack, "Ec2Registration", TYPE, SERVICE_TOKEN);
     let started = std::time::Instant::now();
     let answer = rig.send(&resource.create(props("VeeamEc2Role", "ec2"))).await;
     assert_eq!(answer["Status"], "FAILED", "{answer}");

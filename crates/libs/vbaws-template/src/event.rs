@@ -5,9 +5,10 @@
 
 use serde_json::{Value, json};
 
-/// A custom resource in a stack: what every event about it repeats.
+/// A custom resource as a stack holds it: what every event about it repeats. (Not
+/// `vbaws_cfn::CustomResource`, the trait a function implements to serve one.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomResource {
+pub struct StackResource {
     pub stack_id: String,
     pub logical_resource_id: String,
     pub resource_type: String,
@@ -18,7 +19,7 @@ pub struct CustomResource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event(Value);
 
-impl CustomResource {
+impl StackResource {
     pub fn new(
         stack_id: impl Into<String>,
         logical_resource_id: impl Into<String>,
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn events_carry_what_cloudformation_sends_and_the_url_only_when_delivered() {
-        let resource = CustomResource::new(
+        let resource = StackResource::new(
             stack_id("123456789012", "us-east-1", "s"),
             "Id",
             "Custom::X",

@@ -291,14 +291,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::event::CustomResource;
+    use crate::event::StackResource;
 
     const STACK: &str = "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1";
 
-    fn ledger() -> (Ledger, CustomResource) {
+    fn ledger() -> (Ledger, StackResource) {
         let ledger = Ledger::default();
         ledger.open(STACK, "111111111111", "us-east-1", "s");
-        let resource = CustomResource::new(STACK, "Reg", "Custom::Thing", "arn:fn");
+        let resource = StackResource::new(STACK, "Reg", "Custom::Thing", "arn:fn");
         (ledger, resource)
     }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     Context, Error, Ledger, Template,
-    event::{CustomResource, Event},
+    event::{Event, StackResource},
     physical::{Physical, physical},
 };
 
@@ -445,11 +445,11 @@ impl Stack {
         id: &str,
         resource_type: &str,
         properties: &Value,
-    ) -> Result<CustomResource, PlayError> {
+    ) -> Result<StackResource, PlayError> {
         let token = properties["ServiceToken"]
             .as_str()
             .ok_or_else(|| PlayError::NoServiceToken(id.to_owned()))?;
-        Ok(CustomResource::new(self.stack_id(), id, resource_type, token))
+        Ok(StackResource::new(self.stack_id(), id, resource_type, token))
     }
 
     async fn send(

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use vbaws_template::{Template, event::CustomResource};
+use vbaws_template::{Template, event::StackResource};
 
 use crate::{
     DemoError, Stack, World,
@@ -121,7 +121,7 @@ async fn forge(
         (made_up, "a made-up stack"),
         (real_stack, "its real stack, at rest"),
     ] {
-        let resource = CustomResource::new(
+        let resource = StackResource::new(
             &stack_id,
             "Ec2Registration",
             "Custom::VeeamAwsConfigurator",

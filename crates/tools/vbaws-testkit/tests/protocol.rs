@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use vbaws_testkit::{
     Completion, Deadline, Lambda, RecordedPut, ResponseBucket, SIGNATURE,
-    events::{CustomResource, resource},
+    events::{StackResource, resource},
 };
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
 struct Rig {
     lambda: Lambda,
-    resource: CustomResource,
+    resource: StackResource,
 }
 
 impl Rig {

@@ -14,7 +14,7 @@ use vbaws_template::{Answer, Ledger};
 use vbaws_testkit::{
     CONFIGURATOR_ROLE_ARN, Cloud, Completion, Deadline, Delivery, Lambda, SIGNATURE, SecretsExtension,
     configurator_env,
-    events::{CustomResource, Event, STACK_NAME, request_id, resource_in},
+    events::{Event, STACK_NAME, StackResource, request_id, resource_in},
     member_stack,
 };
 
@@ -33,7 +33,7 @@ pub struct Rig {
     pub appliance: Running,
     pub extension: SecretsExtension,
     pub cloud: Cloud,
-    pub resource: CustomResource,
+    pub resource: StackResource,
 }
 
 /// How a rig differs from the usual one.
@@ -247,7 +247,7 @@ impl Drop for Rig {
 }
 
 /// The three events an attacker would write about `resource`, with an external ID of theirs.
-pub fn forgeries(resource: &CustomResource, physical_id: &str) -> [Event; 3] {
+pub fn forgeries(resource: &StackResource, physical_id: &str) -> [Event; 3] {
     let theirs = json!({"RoleName": "VeeamEc2Role", "RoleExtId": "attackers-external-id", "Purpose": "ec2"});
     [
         resource.create(theirs.clone()),
@@ -262,7 +262,7 @@ impl Rig {
     /// registration), Delete SUCCESS; the appliance unchanged either way.
     pub async fn assert_forgeries_change_nothing(
         &self,
-        resource: &CustomResource,
+        resource: &StackResource,
         physical_id: &str,
         case: &str,
     ) {

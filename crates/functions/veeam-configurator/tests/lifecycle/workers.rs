@@ -2,7 +2,7 @@
 //! account, made through the real binary against the simulator.
 
 use serde_json::{Value, json};
-use vbaws_testkit::events::{CustomResource, resource_in};
+use vbaws_testkit::events::{StackResource, resource_in};
 
 use crate::harness::{ACCOUNT, Rig, props, reason};
 
@@ -17,7 +17,7 @@ async fn registered(rig: &Rig) -> String {
     answer["Data"]["VeeamRoleId"].as_str().expect("id").to_owned()
 }
 
-fn workers() -> CustomResource {
+fn workers() -> StackResource {
     resource_in(ACCOUNT, "Custom::VeeamWorkerConfiguration", "WorkerConfiguration")
 }
 
