@@ -9,6 +9,7 @@
 //! warning that says so, not an error.
 
 use serde_json::Value;
+use vbaws_template::iam::wildcard;
 
 use crate::{
     model::{Endpoint, EndpointKind, Role, Topology},
@@ -202,42 +203,17 @@ fn matches(statement: &Value, key: &str, not_key: &str, value: &str, ignore_case
             _ => Vec::new(),
         }
     };
-    let any = |list: Vec<String>| list.iter().any(|p| wildcard(p, value, ignore_case));
+    let any = |list: Vec<String>| {
+        list.iter().any(|p| match ignore_case {
+            true => wildcard(&p.to_lowercase(), &value.to_lowercase()),
+            false => wildcard(p, value),
+        })
+    };
     match (statement.get(key), statement.get(not_key)) {
         (Some(listed), _) => any(patterns(listed)),
         (None, Some(excluded)) => !any(patterns(excluded)),
         (None, None) => false,
     }
-}
-
-/// IAM's wildcards: `*` any run of characters, `?` one.
-fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
-        (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        )
-    } else {
-        (pattern.chars().collect(), text.chars().collect())
-    };
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 #[cfg(test)]
@@ -288,15 +264,5 @@ mod tests {
         let not_action = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "NotAction": "ssm:SendCommand", "Resource": "*"}]});
         assert_eq!(evaluate(&not_action, "ssm:GetParameter", "*"), Verdict::Allowed);
         assert_eq!(evaluate(&not_action, "ssm:SendCommand", "*"), Verdict::NotAllowed);
-        assert!(wildcard(
-            "arn:aws:s3:::veeam-?epo/*",
-            "arn:aws:s3:::veeam-repo/k",
-            false
-        ));
-        assert!(!wildcard(
-            "arn:aws:s3:::Veeam-repo/*",
-            "arn:aws:s3:::veeam-repo/k",
-            false
-        ));
     }
 }

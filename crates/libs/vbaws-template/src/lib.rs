@@ -7,6 +7,7 @@
 mod change_set;
 mod dynamic;
 pub mod event;
+pub mod iam;
 pub mod ledger;
 pub mod limits;
 mod parameters;
