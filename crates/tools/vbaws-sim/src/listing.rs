@@ -62,10 +62,15 @@ impl Listing {
     }
 }
 
-/// A role ID from a path: a UUID in any case, or a 400 (guess: ASP.NET's binding of a `Guid`
-/// parameter; a route constraint would answer 404 instead).
-pub(crate) fn role_id(text: &str) -> Result<String, Problem> {
+/// An ID from a path or a body: a UUID in any case, or a 400 naming `field` (guess: ASP.NET's
+/// binding of a `Guid` parameter; a route constraint would answer 404 instead).
+pub(crate) fn id(text: &str, field: &str) -> Result<String, Problem> {
     Uuid::try_parse(text)
         .map(|id| id.to_string())
-        .map_err(|_| Problem::validation(format!("The value '{text}' is not valid for IAMRoleId.")))
+        .map_err(|_| Problem::validation(format!("The value '{text}' is not valid for {field}.")))
+}
+
+/// A role ID (`IAMRoleId`).
+pub(crate) fn role_id(text: &str) -> Result<String, Problem> {
+    id(text, "IAMRoleId")
 }

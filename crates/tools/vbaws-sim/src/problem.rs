@@ -43,13 +43,14 @@ impl Problem {
         )
     }
 
-    pub(crate) fn not_found(id: &str) -> Self {
+    /// `what` (an IAM role, a Region, …) with this ID is not there.
+    pub(crate) fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             404,
             "resourceNotFound",
             "NotFound",
             "Resource not found",
-            format!("IAM role {id} was not found."),
+            format!("{what} {id} was not found."),
         )
     }
 }

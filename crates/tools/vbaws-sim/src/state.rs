@@ -422,7 +422,7 @@ impl State {
             .iter()
             .find(|r| r.id == id)
             .map(|r| self.render(r, view))
-            .ok_or_else(|| Problem::not_found(id))
+            .ok_or_else(|| Problem::not_found("IAM role", id))
     }
 
     /// Names are unique without regard to case (guess: the web UI refuses a name that differs in
@@ -449,7 +449,7 @@ impl State {
         if let Some(id) = id
             && !self.roles.iter().any(|r| r.id == id)
         {
-            return Err(Problem::not_found(id));
+            return Err(Problem::not_found("IAM role", id));
         }
         let RoleSpec {
             name,
@@ -505,7 +505,7 @@ impl State {
             .roles
             .iter()
             .find(|r| r.id == id)
-            .ok_or_else(|| Problem::not_found(id))?;
+            .ok_or_else(|| Problem::not_found("IAM role", id))?;
         let mut messages: Vec<Message> = role
             .used_by
             .iter()

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     http::bearer,
-    listing::{Listing, role_id},
+    listing::{self, Listing, role_id},
     problem::Problem,
     state::{Sim, new_id},
 };
@@ -191,13 +191,13 @@ async fn zones(
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
     let listing = Listing::parse(&pairs)?;
-    let id = role_id(&id)?;
+    let id = listing::id(&id, "regionId")?;
     let region = state
         .workers
         .regions
         .iter()
         .find(|r| r.id == id)
-        .ok_or_else(|| not_found("Region", &id))?;
+        .ok_or_else(|| Problem::not_found("Region", &id))?;
     Ok(Page::of(
         region
             .zones
@@ -244,12 +244,12 @@ async fn connect(
         )));
     }
     let role_id = role_id(&spec.authentication_specification.role_id)?;
-    let region_id = role_id_of(&spec.region_id, "regionId")?;
+    let region_id = listing::id(&spec.region_id, "regionId")?;
     if !state.roles.iter().any(|r| r.id == role_id) {
-        return Err(not_found("IAM role", &role_id));
+        return Err(Problem::not_found("IAM role", &role_id));
     }
     if !state.workers.regions.iter().any(|r| r.id == region_id) {
-        return Err(not_found("Region", &region_id));
+        return Err(Problem::not_found("Region", &region_id));
     }
     let workers = &mut state.workers;
     let id = match workers
@@ -278,18 +278,18 @@ async fn connection_zones(
 ) -> Result<Json<Page<Named>>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
-    let id = role_id_of(&id, "id")?;
+    let id = listing::id(&id, "id")?;
     let workers = &state.workers;
     let connection = workers
         .connections
         .iter()
         .find(|c| c.id == id)
-        .ok_or_else(|| not_found("Connection", &id))?;
+        .ok_or_else(|| Problem::not_found("Connection", &id))?;
     let region = workers
         .regions
         .iter()
         .find(|r| r.id == connection.region_id)
-        .ok_or_else(|| not_found("Region", &connection.region_id))?;
+        .ok_or_else(|| Problem::not_found("Region", &connection.region_id))?;
     Ok(Page::of(
         region
             .zones
@@ -367,14 +367,14 @@ async fn read(
 ) -> Result<Json<Rendered>, Problem> {
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
-    let id = role_id_of(&id, "id")?;
+    let id = listing::id(&id, "id")?;
     let workers = &state.workers;
     workers
         .configurations
         .iter()
         .find(|c| c.id == id)
         .map(|c| Json(render(workers, c)))
-        .ok_or_else(|| not_found("Worker configuration", &id))
+        .ok_or_else(|| Problem::not_found("Worker configuration", &id))
 }
 
 /// Guess: 201 with the configuration, as a role's POST answers.
@@ -399,9 +399,9 @@ async fn update(
 ) -> Result<Json<Rendered>, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    let id = role_id_of(&id, "id")?;
+    let id = listing::id(&id, "id")?;
     if !state.workers.configurations.iter().any(|c| c.id == id) {
-        return Err(not_found("Worker configuration", &id));
+        return Err(Problem::not_found("Worker configuration", &id));
     }
     let spec: Spec = crate::bodies::read(&body)?;
     let configuration = check(&state, &spec, Some(&id))?;
@@ -421,12 +421,12 @@ async fn remove(
 ) -> Result<StatusCode, Problem> {
     let mut state = sim.lock();
     state.authorize(bearer(&headers), true)?;
-    let id = role_id_of(&id, "id")?;
+    let id = listing::id(&id, "id")?;
     let workers = &mut state.workers;
     let before = workers.configurations.len();
     workers.configurations.retain(|c| c.id != id);
     if workers.configurations.len() == before {
-        return Err(not_found("Worker configuration", &id));
+        return Err(Problem::not_found("Worker configuration", &id));
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -444,18 +444,18 @@ fn check(
         .roles
         .iter()
         .find(|r| r.id == role_id)
-        .ok_or_else(|| not_found("IAM role", &role_id))?;
+        .ok_or_else(|| Problem::not_found("IAM role", &role_id))?;
     if role.account_id != spec.account_id {
         return Err(Problem::validation(format!(
             "The IAM role {} does not belong to account {}.",
             role.name, spec.account_id
         )));
     }
-    let zone_id = role_id_of(&spec.zone_id, "availableZoneId")?;
+    let zone_id = listing::id(&spec.zone_id, "availableZoneId")?;
     let (region, zone) = state
         .workers
         .region_of_zone(&zone_id)
-        .ok_or_else(|| not_found("Availability Zone", &zone_id))?;
+        .ok_or_else(|| Problem::not_found("Availability Zone", &zone_id))?;
     for (value, prefix, field) in [
         (&spec.vpc_id, "vpc-", "cloudNetworkId"),
         (&spec.subnet_id, "subnet-", "cloudSubnetworkId"),
@@ -493,21 +493,4 @@ fn check(
         subnet_id: spec.subnet_id.clone(),
         security_group_id: spec.security_group_id.clone(),
     })
-}
-
-/// An ID from a path or body: a UUID, or a 400 naming the field (guess, as for role IDs).
-fn role_id_of(text: &str, field: &str) -> Result<String, Problem> {
-    uuid::Uuid::try_parse(text)
-        .map(|id| id.to_string())
-        .map_err(|_| Problem::validation(format!("The value '{text}' is not valid for {field}.")))
-}
-
-fn not_found(what: &str, id: &str) -> Problem {
-    Problem::new(
-        404,
-        "resourceNotFound",
-        "NotFound",
-        "Resource not found",
-        format!("{what} {id} was not found."),
-    )
 }
