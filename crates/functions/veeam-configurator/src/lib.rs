@@ -266,7 +266,7 @@ impl Configurator {
             client: &client,
             deadline,
             account: &account,
-            region: request.stack_id.split(':').nth(3).unwrap_or_default(),
+            region: request.stack_region().unwrap_or_default(),
             url: &ready.settings.appliance.api_url,
             secret_id: ready.credentials.secret_id(),
             made_by: vbaws_client::MadeBy::new(&request.stack_id, &request.logical_resource_id),

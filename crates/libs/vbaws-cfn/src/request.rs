@@ -80,10 +80,16 @@ impl<P> Request<P> {
     /// The account that owns the stack, read from StackId
     /// (`arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>`).
     pub fn stack_account(&self) -> Option<&str> {
-        self.stack_id
-            .split(':')
-            .nth(4)
-            .filter(|account| !account.is_empty())
+        self.stack_arn_field(4)
+    }
+
+    /// The stack's Region, read from StackId.
+    pub fn stack_region(&self) -> Option<&str> {
+        self.stack_arn_field(3)
+    }
+
+    fn stack_arn_field(&self, at: usize) -> Option<&str> {
+        self.stack_id.split(':').nth(at).filter(|field| !field.is_empty())
     }
 }
 
@@ -157,7 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_stack_account_comes_from_the_stack_arn() {
+    fn the_stack_account_and_region_come_from_the_stack_arn() {
         let request = Request {
             action: Action::<()>::Create,
             properties: (),
@@ -168,13 +174,11 @@ mod tests {
             deadline: Instant::now(),
         };
         assert_eq!(request.stack_account(), Some("210987654321"));
-        assert_eq!(
-            Request {
-                stack_id: "nonsense".into(),
-                ..request
-            }
-            .stack_account(),
-            None
-        );
+        assert_eq!(request.stack_region(), Some("eu-west-1"));
+        let nonsense = Request {
+            stack_id: "nonsense".into(),
+            ..request
+        };
+        assert_eq!((nonsense.stack_account(), nonsense.stack_region()), (None, None));
     }
 }
