@@ -27,6 +27,15 @@ use crate::{Error, Resource, lifecycle::Work, metrics::Effect, parse_physical_id
 /// The Data key of the configuration's ID in the appliance.
 pub const WORKER_CONFIGURATION_ID: &str = "WorkerConfigurationId";
 
+/// What a configuration is made from, once looked up in the appliance.
+struct Prepared {
+    spec: WorkerSpec,
+    /// The registered role's name, for "cannot assume" errors.
+    role_name: String,
+    /// The appliance's ID of the Region.
+    region_id: String,
+}
+
 impl Work<'_> {
     pub(crate) async fn run_workers(
         &self,
@@ -81,7 +90,11 @@ impl Work<'_> {
         existing: Option<WorkerConfiguration>,
     ) -> Result<(Outcome, Effect), Error> {
         let region = props.region_or(self.region);
-        let (spec, role_name) = self.worker_spec(props, region).await?;
+        let Prepared {
+            spec,
+            role_name,
+            region_id,
+        } = self.prepare(props, region).await?;
         let (configuration, effect) = match existing {
             Some(existing) => (
                 self.replace(&existing.id, &spec, &role_name).await?,
@@ -95,7 +108,7 @@ impl Work<'_> {
                 Err(Error::Appliance(vbaws_client::Error::Api(api)))
                     if api.status == 409 || api.is_name_taken() =>
                 {
-                    let holder = self.configuration_in(region).await?.ok_or_else(|| {
+                    let holder = self.configuration_in(&region_id).await?.ok_or_else(|| {
                         self.step(
                             "adding the worker configuration",
                             vbaws_client::Error::Api(api.clone()),
@@ -131,12 +144,8 @@ impl Work<'_> {
     }
 
     /// The configuration body: the registration checked, the Region and zone looked up, the
-    /// role connected to the Region. Also the registered role's name, for "cannot assume" errors.
-    async fn worker_spec(
-        &self,
-        props: &WorkerProperties,
-        region: &str,
-    ) -> Result<(WorkerSpec, String), Error> {
+    /// role connected to the Region.
+    async fn prepare(&self, props: &WorkerProperties, region: &str) -> Result<Prepared, Error> {
         let zone_name = &props.availability_zone;
         if !zone_name.starts_with(region) {
             return Err(Error::ZoneOutsideRegion {
@@ -195,26 +204,23 @@ impl Work<'_> {
             subnet_id: props.subnet_id.clone(),
             security_group_id: props.security_group_id.clone(),
         };
-        Ok((spec, role_name))
+        Ok(Prepared {
+            spec,
+            role_name,
+            region_id: found.id,
+        })
     }
 
-    /// This account's configuration in `region`, among those the appliance lists.
-    async fn configuration_in(&self, region: &str) -> Result<Option<WorkerConfiguration>, Error> {
+    /// This account's configuration in the Region `region_id`, among those the appliance lists.
+    async fn configuration_in(&self, region_id: &str) -> Result<Option<WorkerConfiguration>, Error> {
         let workers = self.workers_api();
         let listed = workers
             .list()
             .await
             .map_err(|e| self.step("listing worker configurations to adopt this account's", e))?;
-        let Some(found) = workers
-            .region(region)
-            .await
-            .map_err(|e| self.step("finding the Region in the appliance", e))?
-        else {
-            return Ok(None);
-        };
         // The listing names zones by ID: the Region's zones say which are in it.
         let zones = workers
-            .zones(&found.id)
+            .zones(region_id)
             .await
             .map_err(|e| self.step("listing the Region's Availability Zones", e))?;
         Ok(listed
@@ -227,21 +233,17 @@ impl Work<'_> {
             info!("no worker configuration was made for this resource: nothing to remove");
             return Ok((Outcome::new(), Effect::Unchanged));
         };
-        let found = self
-            .workers_api()
-            .get(id)
-            .await
-            .map_err(|e| self.step("reading the worker configuration", e));
-        let configuration = match found {
+        let configuration = match self.workers_api().get(id).await {
             Ok(Some(configuration)) => configuration,
             Ok(None) => {
                 info!("the worker configuration is not in the appliance: nothing to remove");
                 return Ok((Outcome::new(), Effect::Unchanged));
             }
-            Err(Error::Worker { cause, .. }) if not_offered(&cause) => {
+            // The path is the API's usual one, not a documented one: not offered.
+            Err(vbaws_client::Error::Api(api)) if api.status == 405 => {
                 return Ok(left(id, "the appliance offers no way to read it"));
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(self.step("reading the worker configuration", error)),
         };
         if configuration.spec.account_id != self.account {
             warn!(id, "refusing to remove another account's worker configuration");
@@ -286,11 +288,6 @@ impl Work<'_> {
             },
         }
     }
-}
-
-/// A 404 or 405 where the path itself may not exist: removal or reading is not offered.
-fn not_offered(error: &Error) -> bool {
-    matches!(error, Error::Appliance(vbaws_client::Error::Api(api)) if api.status == 405)
 }
 
 fn left(id: &str, why: &str) -> (Outcome, Effect) {
