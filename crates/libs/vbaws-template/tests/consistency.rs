@@ -305,3 +305,42 @@ fn the_reconcilers_roles_allow_every_call_it_makes() {
         );
     }
 }
+
+/// What docs/production-workers.md promises of turning it off: an update to `WorkerNetwork: None`
+/// deletes, in every stack, the worker configuration, its registration, the external ID and the
+/// worker-configuration role, and nothing else.
+#[tokio::test]
+async fn worker_network_none_removes_the_worker_configuration_and_only_it() {
+    let (mut stack, _) = walk_roles_stack(&[("WorkerNetwork", "Parameters")]).await;
+    let ids = |stack: &vbaws_template::Stack| -> Vec<String> {
+        let mut all: Vec<String> = stack
+            .custom_resources()
+            .into_iter()
+            .chain(stack.aws_resources())
+            .map(|(id, _, _)| id)
+            .collect();
+        all.sort();
+        all
+    };
+    let before = ids(&stack);
+    stack
+        .update(&support::Functions, &[("WorkerNetwork", "None")])
+        .await
+        .expect("updated");
+    let after = ids(&stack);
+    let removed: Vec<&String> = before.iter().filter(|id| !after.contains(id)).collect();
+    assert_eq!(
+        removed,
+        [
+            "WorkerConfiguration",
+            "WorkerConfigurationRegistration",
+            "WorkerConfigurationRole",
+            "WorkerConfigurationRoleExtId",
+            "WorkerNetworkListingPolicy",
+        ]
+    );
+    assert!(
+        after.iter().all(|id| before.contains(id)),
+        "nothing added: {after:?}"
+    );
+}
