@@ -66,6 +66,8 @@ pub struct WorkerConfiguration {
     pub role_id: String,
     pub region: String,
     pub zone: String,
+    /// The appliance's ID of the zone, as the request named it.
+    pub zone_id: String,
     pub vpc_id: String,
     pub subnet_id: String,
     pub security_group_id: String,
@@ -326,20 +328,13 @@ struct Rendered {
     spec: Spec,
 }
 
-fn render(workers: &Workers, configuration: &WorkerConfiguration) -> Rendered {
-    let zone_id = workers
-        .regions
-        .iter()
-        .flat_map(|r| &r.zones)
-        .find(|(_, name)| *name == configuration.zone)
-        .map(|(id, _)| id.clone())
-        .unwrap_or_default();
+fn render(configuration: &WorkerConfiguration) -> Rendered {
     Rendered {
         id: configuration.id.clone(),
         spec: Spec {
             account_id: configuration.account_id.clone(),
             role_id: configuration.role_id.clone(),
-            zone_id,
+            zone_id: configuration.zone_id.clone(),
             vpc_id: configuration.vpc_id.clone(),
             subnet_id: configuration.subnet_id.clone(),
             security_group_id: configuration.security_group_id.clone(),
@@ -351,13 +346,7 @@ async fn list(State(sim): State<Sim>, headers: HeaderMap) -> Result<Json<Page<Re
     let state = sim.lock();
     state.authorize(bearer(&headers), false)?;
     let workers = &state.workers;
-    Ok(Page::of(
-        workers
-            .configurations
-            .iter()
-            .map(|c| render(workers, c))
-            .collect(),
-    ))
+    Ok(Page::of(workers.configurations.iter().map(render).collect()))
 }
 
 async fn read(
@@ -373,7 +362,7 @@ async fn read(
         .configurations
         .iter()
         .find(|c| c.id == id)
-        .map(|c| Json(render(workers, c)))
+        .map(|c| Json(render(c)))
         .ok_or_else(|| Problem::not_found("Worker configuration", &id))
 }
 
@@ -388,7 +377,7 @@ async fn create(
     let spec: Spec = crate::bodies::read(&body)?;
     let configuration = check(&state, &spec, None)?;
     state.workers.configurations.push(configuration.clone());
-    Ok((StatusCode::CREATED, Json(render(&state.workers, &configuration))))
+    Ok((StatusCode::CREATED, Json(render(&configuration))))
 }
 
 async fn update(
@@ -411,7 +400,7 @@ async fn update(
             *existing = configuration.clone();
         }
     }
-    Ok(Json(render(workers, &configuration)))
+    Ok(Json(render(&configuration)))
 }
 
 async fn remove(
@@ -489,6 +478,7 @@ fn check(
         role_id,
         region: region.name.to_owned(),
         zone: zone.to_owned(),
+        zone_id,
         vpc_id: spec.vpc_id.clone(),
         subnet_id: spec.subnet_id.clone(),
         security_group_id: spec.security_group_id.clone(),
