@@ -26,7 +26,7 @@ pub const VARIABLES: &[&str] = &[
 /// Everything the function needs to know.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub appliance: vbaws_appliance::Settings,
+    pub appliance: vbaws_appliance::Appliance,
     pub target_ous: Vec<String>,
     pub stack_set: String,
     pub delegated_admin: bool,
@@ -74,7 +74,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
         };
         let appliance =
-            vbaws_appliance::Settings::from_lookup(&lookup).map_err(|e| Error::Config(e.to_string()))?;
+            vbaws_appliance::Appliance::from_lookup(&lookup).map_err(|e| Error::Config(e.to_string()))?;
         let target_ous: Vec<String> = get("TARGET_OUS")
             .unwrap_or_default()
             .split(',')

@@ -1,5 +1,5 @@
 //! The function's configuration, read once from its environment: how it reaches the appliance
-//! ([`vbaws_appliance::Settings`]) and how it confirms events with CloudFormation.
+//! ([`vbaws_appliance::Appliance`]) and how it confirms events with CloudFormation.
 //!
 //! Reading is a pure function of a lookup, so tests pass values instead of changing the
 //! process's environment.
@@ -16,7 +16,7 @@ const DEFAULT_EVENT_READER_ROLE_NAME: &str = "vbaws-event-reader";
 /// Everything the function needs to know before its first event.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub appliance: vbaws_appliance::Settings,
+    pub appliance: vbaws_appliance::Appliance,
     /// How events are confirmed with CloudFormation before the appliance is changed.
     pub confirmation: Confirmation,
 }
@@ -50,7 +50,7 @@ impl<T: Into<Misconfiguration>> From<T> for ConfigError {
 
 impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let appliance = vbaws_appliance::Settings::from_lookup(&lookup)?;
+        let appliance = vbaws_appliance::Appliance::from_lookup(&lookup)?;
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())

@@ -16,7 +16,7 @@ use tokio::{sync::OnceCell, time::Instant};
 use tracing::{info, warn};
 use vbaws_client::{Credentials, Secret};
 
-use crate::Settings;
+use crate::Appliance;
 
 /// How long a cold sandbox waits for the extension to start listening.
 const EXTENSION_WARM_UP: Duration = Duration::from_millis(1500);
@@ -78,7 +78,7 @@ struct SecretValue {
 }
 
 impl CredentialsSource {
-    pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
+    pub fn new(appliance: &Appliance) -> Result<Self, reqwest::Error> {
         // The extension speaks plain HTTP on localhost; the TLS configuration is never used.
         let tls =
             rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -94,10 +94,10 @@ impl CredentialsSource {
             builder = builder.tls_backend_preconfigured(tls);
         }
         Ok(Self {
-            secret_id: settings.secret_id.clone(),
-            extension_port: settings.extension_port,
-            extension_url: format!("http://localhost:{}/secretsmanager/get", settings.extension_port),
-            session_token: settings.session_token.clone(),
+            secret_id: appliance.secret_id.clone(),
+            extension_port: appliance.extension_port,
+            extension_url: format!("http://localhost:{}/secretsmanager/get", appliance.extension_port),
+            session_token: appliance.session_token.clone(),
             http: builder.build()?,
             sdk: OnceCell::new(),
         })

@@ -12,7 +12,7 @@ const DEFAULT_API_PORT: u16 = 11005;
 const DEFAULT_EXTENSION_PORT: u16 = 2773;
 /// What a function needs to know of the appliance before its first call.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Appliance {
     /// `https://host:port`
     pub api_url: String,
     /// The name or ARN of the secret with the appliance user's credentials.
@@ -145,7 +145,7 @@ impl<F: Fn(&str) -> Option<String>> Environment<F> {
     }
 }
 
-impl Settings {
+impl Appliance {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Misconfiguration> {
         let env = Environment(lookup);
         let api_url = env.api_url()?;
@@ -184,12 +184,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn read(pairs: &[(&str, &str)]) -> Result<Settings, Misconfiguration> {
+    fn read(pairs: &[(&str, &str)]) -> Result<Appliance, Misconfiguration> {
         let env: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Settings::from_lookup(|name| env.get(name).cloned())
+        Appliance::from_lookup(|name| env.get(name).cloned())
     }
 
     const PIN: &str =

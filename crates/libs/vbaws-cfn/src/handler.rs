@@ -14,7 +14,7 @@ use crate::{
     Action, Config, CustomResource, Error, Outcome, Request,
     physical_id::{self, is_create_failed_marker},
     props::FromProperties,
-    response::{Answer, MAX_PHYSICAL_ID_BYTES, Status},
+    response::{MAX_PHYSICAL_ID_BYTES, Response, Status},
     routing::{RequestType, Routing, json_kind},
     sender::Sender,
 };
@@ -69,7 +69,7 @@ impl<R: CustomResource> Shared<R> {
         .await
     }
 
-    pub(crate) async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Answer {
+    pub(crate) async fn decide(&self, routing: &Routing, payload: Value, budget: &Budget) -> Response {
         // The physical ID every FAILED answer carries: the event's own, or on Create a marker
         // that the rollback's Delete recognises.
         let failed_id = routing.failed_id.clone();
@@ -80,7 +80,7 @@ impl<R: CustomResource> Shared<R> {
                  CloudFormation or was altered on the way",
                 missing.join(", ")
             );
-            return Answer::failed(reason, failed_id);
+            return Response::failed(reason, failed_id);
         }
         // Before the properties are parsed: the Create may have failed precisely because they
         // do not parse, and its rollback must still succeed.
@@ -93,7 +93,7 @@ impl<R: CustomResource> Shared<R> {
         }
         let request = match parse::<R::Properties>(&routing.request_type, payload, budget.work) {
             Ok(request) => request,
-            Err(error) => return Answer::failed(error.to_string(), failed_id),
+            Err(error) => return Response::failed(error.to_string(), failed_id),
         };
         // The ID a success carries unless the handler names one: the event's own on Update (a
         // new one means a replacement) and on Delete (where the handler has no say, since nothing
@@ -124,15 +124,15 @@ impl<R: CustomResource> Shared<R> {
                          at most {MAX_PHYSICAL_ID_BYTES}; this is a bug in the function",
                         chosen.len()
                     );
-                    return Answer::failed(reason, failed_id);
+                    return Response::failed(reason, failed_id);
                 }
                 success(outcome, chosen)
             }
-            Ok(Ok(Err(error))) => Answer::failed(error_chain(&error), failed_id),
+            Ok(Ok(Err(error))) => Response::failed(error_chain(&error), failed_id),
             Ok(Err(join_error)) => {
                 let detail = join_error.try_into_panic().map(panic_message).unwrap_or_default();
                 error!(panic = %detail, "the handler panicked");
-                Answer::failed(
+                Response::failed(
                     format!(
                         "the function failed unexpectedly (panic: {detail}); this is a bug in the function, see its log"
                     ),
@@ -147,14 +147,14 @@ impl<R: CustomResource> Shared<R> {
                      was slow, and raise the function's Timeout if the work needs longer",
                     budget.work_time.as_secs_f32()
                 );
-                Answer::failed(reason, failed_id)
+                Response::failed(reason, failed_id)
             }
         }
     }
 }
 
-fn success(outcome: Outcome, physical_resource_id: String) -> Answer {
-    Answer {
+fn success(outcome: Outcome, physical_resource_id: String) -> Response {
+    Response {
         status: Status::Success,
         reason: outcome.warning,
         physical_resource_id,

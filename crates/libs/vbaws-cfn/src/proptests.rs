@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use vbaws_lambda::Budget;
 
 use crate::{
-    Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing, echo, response::Answer,
+    Config, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, ResponseUrlPolicy, Routing, echo, response::Response,
 };
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -100,7 +100,7 @@ proptest! {
             &json!({"ResponseURL": "https://b.s3.amazonaws.com/k", "StackId": stack, "RequestId": "r", "LogicalResourceId": "l", "RequestType": "Create"}),
             &ResponseUrlPolicy::s3_only(),
         ).expect("routable");
-        let (_, body) = Answer::failed(reason.clone(), "id").into_body(&routing);
+        let (_, body) = Response::failed(reason.clone(), "id").into_body(&routing);
         prop_assert!(body.len() <= MAX_BODY_BYTES);
         let parsed: Value = serde_json::from_slice(&body).expect("valid UTF-8 JSON");
         let sent = parsed["Reason"].as_str().expect("reason");
@@ -116,7 +116,7 @@ proptest! {
             &json!({"ResponseURL": "https://b.s3.amazonaws.com/k", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l", "RequestType": "Create"}),
             &ResponseUrlPolicy::s3_only(),
         ).expect("routable");
-        let answer = Answer { status: crate::response::Status::Success, reason: None, physical_resource_id: "id".into(), no_echo: true, data: data.clone() };
+        let answer = Response { status: crate::response::Status::Success, reason: None, physical_resource_id: "id".into(), no_echo: true, data: data.clone() };
         let (sent, body) = answer.into_body(&routing);
         prop_assert!(body.len() <= MAX_BODY_BYTES);
         prop_assert!(sent.data == data || (sent.data == BTreeMap::new() && sent.status == crate::response::Status::Failed));

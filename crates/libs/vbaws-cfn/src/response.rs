@@ -18,7 +18,7 @@ pub(crate) type Status = Status0;
 
 /// What we tell CloudFormation, before the routing fields are added.
 #[derive(Clone, PartialEq)]
-pub(crate) struct Answer {
+pub(crate) struct Response {
     pub status: Status,
     pub reason: Option<String>,
     pub physical_resource_id: String,
@@ -27,9 +27,9 @@ pub(crate) struct Answer {
 }
 
 // Data may hold a secret (an external ID), so only its keys are shown.
-impl std::fmt::Debug for Answer {
+impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Answer")
+        f.debug_struct("Response")
             .field("status", &self.status)
             .field("reason", &self.reason)
             .field("physical_resource_id", &self.physical_resource_id)
@@ -55,7 +55,7 @@ struct Body<'a> {
     data: &'a BTreeMap<String, String>,
 }
 
-impl Answer {
+impl Response {
     pub(crate) fn failed(reason: impl Into<String>, physical_resource_id: impl Into<String>) -> Self {
         Self {
             status: Status::Failed,
@@ -177,8 +177,8 @@ mod tests {
         .expect("routable")
     }
 
-    fn success(data: BTreeMap<String, String>) -> Answer {
-        Answer {
+    fn success(data: BTreeMap<String, String>) -> Response {
+        Response {
             status: Status::Success,
             reason: None,
             physical_resource_id: "id".into(),
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn a_long_reason_keeps_its_head_and_stays_utf8() {
         let reason = format!("CAUSE: {}", "é€𝄞".repeat(2000));
-        let (answer, body) = Answer::failed(reason, "id").into_body(&routing());
+        let (answer, body) = Response::failed(reason, "id").into_body(&routing());
         assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
         assert!(
             body.len() > MAX_BODY_BYTES - 8,

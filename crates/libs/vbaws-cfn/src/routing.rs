@@ -12,7 +12,7 @@ use url::Url;
 use crate::{
     ResponseUrlPolicy,
     physical_id::{self, create_failed_marker},
-    response::{Answer, MAX_BODY_BYTES},
+    response::{MAX_BODY_BYTES, Response},
 };
 
 /// A pre-signed URL that answers go to. Its query string is a bearer credential (anyone holding
@@ -138,7 +138,7 @@ impl Routing {
         // Every answer must fit in 4096 bytes, and the last resort is a FAILED answer with a
         // short reason and `failed_id`: when even that does not fit, no answer can. Only a
         // forged event gets here; CloudFormation's fields are a few hundred bytes.
-        let probe = Answer::failed("x".repeat(64), routing.failed_id.clone());
+        let probe = Response::failed("x".repeat(64), routing.failed_id.clone());
         if probe.to_json(&routing).len() > MAX_BODY_BYTES {
             return Err(Unroutable::TooLarge);
         }
