@@ -1,6 +1,6 @@
 //! The limits AWS documents for what the templates declare and what CloudFormation then creates,
 //! each with the page that states it. The stand-ins are more lenient than AWS (moto accepts a
-//! policy of any size, the player a template of any length): `tests/limits.rs` measures every
+//! policy of any size, the player a template of any length): `tests/it/limits.rs` measures every
 //! template, and what each creates under the parameter sets the tests use, against this table.
 
 use serde_json::Value;

@@ -15,9 +15,9 @@ use axum::{
     routing::get,
 };
 use serde_json::json;
-use tokio::task::JoinHandle;
+use tokio::{net::TcpListener, task::JoinHandle};
 
-use crate::serve::serve;
+use crate::{ClosedPort, serve::serve_on};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -38,11 +38,15 @@ pub struct SecretsExtension {
 impl SecretsExtension {
     /// Serves on a free port; requests must carry `session_token`.
     pub async fn start(session_token: &str) -> std::io::Result<Self> {
-        Self::start_on(0, session_token).await
+        Self::listen(TcpListener::bind(("127.0.0.1", 0)).await?, session_token)
     }
 
-    /// Serves on `port` (0 for a free one).
-    pub async fn start_on(port: u16, session_token: &str) -> std::io::Result<Self> {
+    /// Serves on `port`, handed out before the extension came up (as a cold one does).
+    pub fn start_on(port: ClosedPort, session_token: &str) -> std::io::Result<Self> {
+        Self::listen(port.listen()?, session_token)
+    }
+
+    fn listen(listener: TcpListener, session_token: &str) -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner {
             token: session_token.to_owned(),
             ..Inner::default()
@@ -50,7 +54,7 @@ impl SecretsExtension {
         let app = Router::new()
             .route("/secretsmanager/get", get(secret))
             .with_state(Arc::clone(&inner));
-        let (addr, server) = serve(port, app).await?;
+        let (addr, server) = serve_on(listener, app)?;
         Ok(Self { addr, inner, server })
     }
 

@@ -22,6 +22,7 @@ mod lambda;
 mod moto;
 #[cfg(feature = "aws")]
 pub mod organization;
+mod ports;
 mod profiles;
 mod response_bucket;
 mod runtime_api;
@@ -31,7 +32,8 @@ mod serve;
 pub use cloud::{CONFIGURATOR_ACCESS_KEY, CONFIGURATOR_ROLE_ARN, Cloud, member_stack};
 pub use extension::SecretsExtension;
 pub use lambda::{Delivery, Lambda};
-pub use moto::{Moto, free_port};
+pub use moto::Moto;
+pub use ports::{ClosedPort, closed_port};
 pub use profiles::Profiles;
 pub use response_bucket::{RecordedPut, ResponseBucket, SIGNATURE};
 pub use runtime_api::{Completion, Deadline, RuntimeApi};

@@ -108,12 +108,6 @@ fn announced_port(line: &str) -> Option<u16> {
         .ok()
 }
 
-/// A port that was free a moment ago (another process may take it since): for a port that
-/// refuses connections, not for a server to bind.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 #[cfg(test)]
 mod tests {
     use super::announced_port;

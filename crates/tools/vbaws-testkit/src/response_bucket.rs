@@ -69,7 +69,7 @@ pub struct ResponseBucket {
 impl ResponseBucket {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Inner::default());
-        let (addr, server) = serve(0, Router::new().fallback(record).with_state(Arc::clone(&inner))).await?;
+        let (addr, server) = serve(Router::new().fallback(record).with_state(Arc::clone(&inner))).await?;
         Ok(Self { addr, inner, server })
     }
 

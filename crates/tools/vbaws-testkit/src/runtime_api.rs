@@ -96,7 +96,7 @@ impl RuntimeApi {
             first_poll: Mutex::default(),
             next_id: AtomicU64::new(1),
         });
-        let (addr, server) = serve(0, router(Arc::clone(&inner))).await?;
+        let (addr, server) = serve(router(Arc::clone(&inner))).await?;
         Ok(Self {
             addr,
             sender,

@@ -86,7 +86,7 @@ impl Cloud {
         let app = Router::new()
             .route("/", post(handle))
             .with_state((ledger.clone(), Arc::clone(&inner)));
-        let (addr, server) = serve(0, app).await?;
+        let (addr, server) = serve(app).await?;
         Ok(Self {
             addr,
             ledger: ledger.clone(),

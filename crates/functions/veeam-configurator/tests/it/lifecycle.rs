@@ -1,13 +1,11 @@
 //! The configurator's lifecycle: the real binary, the appliance simulator over pinned TLS, the
 //! extension stand-in and the ResponseURL stand-in.
 
-#[path = "../harness/mod.rs"]
-mod harness;
 mod workers;
 
 use std::time::Duration;
 
-use harness::{ACCOUNT, EXT_ID, Rig, Setup, props, reason};
+use crate::harness::{ACCOUNT, EXT_ID, Rig, Setup, props, reason};
 use serde_json::json;
 use vbaws_sim::{Config, Faults};
 
@@ -412,7 +410,10 @@ async fn a_member_account_id_that_does_not_match_touches_nothing() {
 
 #[tokio::test]
 async fn an_appliance_that_does_not_answer_fails_in_time_naming_the_url() {
-    let closed = format!("https://127.0.0.1:{}", vbaws_testkit::free_port().expect("port"));
+    let closed = format!(
+        "https://127.0.0.1:{}",
+        vbaws_testkit::closed_port().expect("port")
+    );
     let rig = Rig::with(Setup {
         env: vec![("VEEAM_API_URL", closed.clone())],
         ..Setup::default()

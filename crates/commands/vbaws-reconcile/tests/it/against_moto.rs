@@ -3,8 +3,6 @@
 //! REST client against the appliance simulator, then comparing them; and the `vbaws-reconcile`
 //! command end to end against both, `--fix` included.
 
-mod support;
-
 use std::{path::Path, process::Output, time::Duration};
 
 use tokio::time::Instant;
@@ -377,7 +375,7 @@ async fn the_command_reports_each_drift_and_removes_only_on_strong_evidence() {
     let json = command(&moto, &appliance, &[&base[..], &["--format", "json"]].concat()).await;
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(json.status.code(), Some(1));
-    support::assert_valid(&document);
+    crate::support::assert_valid(&document);
     assert_eq!(document["drift"]["orphaned"], 4, "{document:#}");
     assert_eq!(document["drift"]["missing"], 2);
     assert_eq!(document["drift"]["foreign"], 2);
@@ -517,7 +515,7 @@ async fn a_refused_appliance_is_said_within_seconds_and_the_wait_is_explained() 
         .ou(&organization.root, "Workloads")
         .await
         .expect("ou");
-    let closed = vbaws_testkit::free_port().expect("port");
+    let closed = vbaws_testkit::closed_port().expect("port");
     let started = std::time::Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbaws-reconcile"))
         .args(["--api-url", &format!("https://127.0.0.1:{closed}")])

@@ -1,9 +1,7 @@
 //! Where the configurator's credentials and trust come from, and what happens when they are wrong.
 
-mod harness;
-
-use harness::{PASSWORD, Rig, SECRET_ID, Setup, USER, props, reason, secret_json};
-use vbaws_testkit::{Moto, SecretsExtension, free_port};
+use crate::harness::{PASSWORD, Rig, SECRET_ID, Setup, USER, props, reason, secret_json};
+use vbaws_testkit::{ClosedPort, Moto, SecretsExtension, closed_port};
 
 #[tokio::test]
 async fn a_wrong_fingerprint_sends_no_credentials_and_says_what_to_pin() {
@@ -117,7 +115,7 @@ async fn moto_with_secret(password: &str) -> Moto {
 async fn without_extension(mut env: Vec<(&'static str, String)>) -> Rig {
     env.push((
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-        free_port().expect("port").to_string(),
+        closed_port().expect("port").to_string(),
     ));
     Rig::with(Setup {
         env,
@@ -196,9 +194,9 @@ async fn a_rotated_password_is_read_again_past_the_extension_cache() {
 
 #[tokio::test]
 async fn a_cold_extension_is_waited_for_briefly() {
-    let port = free_port().expect("port");
+    let port = ClosedPort::new().expect("port");
     let rig = Rig::with(Setup {
-        env: vec![("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string())],
+        env: vec![("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.port().to_string())],
         ..Setup::default()
     })
     .await;
@@ -207,9 +205,7 @@ async fn a_cold_extension_is_waited_for_briefly() {
     // The extension starts listening while the function is already asking for the secret.
     let late = async {
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-        let extension = SecretsExtension::start_on(port, harness::SESSION_TOKEN)
-            .await
-            .expect("extension");
+        let extension = SecretsExtension::start_on(port, crate::harness::SESSION_TOKEN).expect("extension");
         extension.set_secret(SECRET_ID, &secret_json(PASSWORD));
         extension
     };
@@ -224,7 +220,7 @@ fn unreachable_secrets_manager() -> Vec<(&'static str, String)> {
     vec![
         (
             "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", free_port().expect("port")),
+            format!("http://127.0.0.1:{}", closed_port().expect("port")),
         ),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -259,7 +255,7 @@ async fn a_refused_login_leads_the_reason_when_reading_the_secret_again_fails_to
 
 #[tokio::test]
 async fn without_an_extension_and_without_secrets_manager_both_causes_are_named_in_order() {
-    let port = free_port().expect("port");
+    let port = closed_port().expect("port");
     let mut env = unreachable_secrets_manager();
     env.push(("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.to_string()));
     let rig = Rig::with(Setup {

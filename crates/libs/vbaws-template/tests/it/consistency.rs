@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-mod support;
-
-use support::{ALL_SERVICES, CONFIGURATOR_ROLE, template, walk_roles_stack};
+use crate::support::{ALL_SERVICES, CONFIGURATOR_ROLE, template, walk_roles_stack};
 
 #[tokio::test]
 async fn the_functions_accept_the_properties_of_every_custom_resource() {
@@ -61,21 +59,24 @@ async fn the_worker_network_parameters_are_read_only_when_worker_network_is_para
     };
     let mut without = Stack::new(
         roles.clone(),
-        support::ACCOUNT,
+        crate::support::ACCOUNT,
         "us-east-1",
         "s",
         &parameters("None"),
     );
-    assert_eq!(without.create(&support::Functions).await.expect("created"), 4);
+    assert_eq!(
+        without.create(&crate::support::Functions).await.expect("created"),
+        4
+    );
     let mut missing = Stack::new(
         roles,
-        support::ACCOUNT,
+        crate::support::ACCOUNT,
         "us-east-1",
         "s",
         &parameters("Parameters"),
     );
     let error = missing
-        .create(&support::Functions)
+        .create(&crate::support::Functions)
         .await
         .expect_err("no parameters")
         .to_string();
@@ -324,7 +325,7 @@ async fn worker_network_none_removes_the_worker_configuration_and_only_it() {
     };
     let before = ids(&stack);
     stack
-        .update(&support::Functions, &[("WorkerNetwork", "None")])
+        .update(&crate::support::Functions, &[("WorkerNetwork", "None")])
         .await
         .expect("updated");
     let after = ids(&stack);

@@ -1,8 +1,6 @@
 //! A forged event cannot touch another account's registration.
 
-mod harness;
-
-use harness::{Rig, props, reason};
+use crate::harness::{Rig, props, reason};
 use serde_json::json;
 
 const OTHER: &str = "999999999999";

@@ -6,9 +6,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use vbaws_sim::{Chaos, Config};
 
-mod common;
-
-use common::{App, assert_refused, spec};
+use crate::common::{App, assert_refused, spec};
 
 /// The statuses of `n` role listings with `chaos` set after the login.
 async fn statuses(chaos: Chaos, n: usize) -> Vec<StatusCode> {
@@ -71,7 +69,7 @@ async fn a_hang_never_answers_and_a_drop_breaks_the_answer() {
         ..Chaos::default()
     });
     let request = axum::http::Request::get("/api/v1/accounts/amazon")
-        .header("x-api-version", common::REV)
+        .header("x-api-version", crate::common::REV)
         .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
         .body(axum::body::Body::empty())
         .expect("request");

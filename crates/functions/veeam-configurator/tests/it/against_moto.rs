@@ -7,10 +7,8 @@
 //! lists only stack-level events, and lets anyone assume any role; what it cannot show (a
 //! missing reader role, IAM's scoping) is tested against the stand-in (`confirmation.rs`).
 
-mod harness;
-
+use crate::harness::{Rig, Setup, forgeries, props, reason};
 use aws_sdk_cloudformation::Client;
-use harness::{Rig, Setup, forgeries, props, reason};
 use serde_json::json;
 use vbaws_testkit::{
     Moto,
@@ -158,7 +156,7 @@ async fn only_what_moto_shows_in_progress_changes_the_appliance() {
     }
     assert_eq!(
         rig.registrations()[0].external_id.as_deref(),
-        Some(harness::EXT_ID)
+        Some(crate::harness::EXT_ID)
     );
 
     // At rest, nothing about it is real.
@@ -203,6 +201,6 @@ async fn only_what_moto_shows_in_progress_changes_the_appliance() {
             registration.account_id.as_str(),
             registration.external_id.as_deref()
         ),
-        (VICTIM, Some(harness::EXT_ID))
+        (VICTIM, Some(crate::harness::EXT_ID))
     );
 }

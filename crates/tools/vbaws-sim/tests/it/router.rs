@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use vbaws_sim::{Config, Faults, User, VersionRefusal};
 
-mod common;
-
-use common::{App, REV, assert_refused, spec};
+use crate::common::{App, REV, assert_refused, spec};
 
 #[tokio::test]
 async fn x_api_version_is_required_and_checked_against_the_window() {

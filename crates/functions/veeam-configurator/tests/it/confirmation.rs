@@ -2,16 +2,14 @@
 //! whatever account their StackId claims, change nothing; genuine ones still work, at the cost
 //! of one CloudFormation call per event and one STS call per account and hour.
 
-mod harness;
-
 use std::time::Duration;
 
-use harness::{Rig, Setup, props, reason};
+use crate::harness::{Rig, Setup, props, reason};
 use serde_json::json;
 use vbaws_testkit::{
-    CONFIGURATOR_ROLE_ARN,
+    CONFIGURATOR_ROLE_ARN, closed_port,
     events::{SERVICE_TOKEN, STACK_NAME, StackResource, stack_id},
-    free_port, member_stack,
+    member_stack,
 };
 
 const VICTIM: &str = "222222222222";
@@ -228,7 +226,7 @@ async fn in_report_mode_an_unconfirmed_event_is_counted_and_handled() {
 
 #[tokio::test]
 async fn aws_out_of_reach_is_reported_as_that_and_a_delete_still_succeeds() {
-    let closed = format!("http://127.0.0.1:{}", free_port().expect("port"));
+    let closed = format!("http://127.0.0.1:{}", closed_port().expect("port"));
     let rig = Rig::with(Setup {
         env: vec![
             ("AWS_ENDPOINT_URL_STS", closed.clone()),

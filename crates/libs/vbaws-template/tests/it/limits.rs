@@ -2,11 +2,9 @@
 //! as the commands send it, and against what each stack creates under the largest parameters
 //! the templates accept: the stand-ins would take what AWS refuses.
 
-mod support;
-
 use std::sync::Arc;
 
-use support::{ALL_SERVICES, Functions, template, template_text, walk_roles_stack};
+use crate::support::{ALL_SERVICES, Functions, template, template_text, walk_roles_stack};
 use vbaws_template::{Stack, limits};
 
 /// How the commands send each template: `make deploy-lambdas` through `--s3-bucket`, the

@@ -1,9 +1,7 @@
 //! The JSON document follows its published schema, `schemas/vbaws-reconcile.v1.json`, for
 //! every reason there is: a reason or field added without the schema fails here.
 
-mod support;
-
-use support::{assert_valid, schema};
+use crate::support::{assert_valid, schema};
 use vbaws_reconcile::{
     AccountReport, Foreign, Problem, Report, StackInstance, Standing, WorkerConfiguration,
     fix::{Fixed, Removal},

@@ -1,0 +1,7 @@
+//! The checker's tests, one binary: the guide's examples, the AWS CLI's outputs, --collect
+//! against moto, and signing in.
+
+mod aws_output;
+mod collect_moto;
+mod guide_examples;
+mod sign_in;

@@ -1,0 +1,4 @@
+//! The preflight's tests, one binary: against moto's server, and signing in.
+
+mod moto;
+mod sign_in;
