@@ -66,7 +66,7 @@ CASES = [
     ("the roles stack, RDS and VPC, a role path, retained, rotated", "roles.yaml", "eu-central-1",
      "StackSet-vbaws-veeam-roles-0a1b2c3d", {**ROLES, "HomeRegion": "eu-central-1", "Services": "rds,vpc", "RolePath": "/veeam/", "OnDelete": "Retain",
       "ExternalIdRotation": "2026-12"}),
-    # worker_network_moto.py's two deployments.
+    # worker_network_moto.py's deployments.
     ("the worker network, everything", "worker-network.yaml", "eu-west-1", "vbaws-workers",
      {"VpcId": VPC, "VpcCidr": "10.0.0.0/16", "SubnetIds": SUBNETS, "Ec2Backup": "true",
       "Ec2RestoreArchiveRetention": "true", "RdsOrEfs": "true", "FileLevelRecoveryToOriginal": "true",
@@ -74,6 +74,9 @@ CASES = [
     ("the worker network, restore only", "worker-network.yaml", "us-east-1", "vbaws-workers",
      {"VpcId": VPC, "VpcCidr": "10.0.0.0/16", "SubnetIds": SUBNETS, "Ec2Backup": "false",
       "Ec2RestoreArchiveRetention": "true", "RdsOrEfs": "false", "FileLevelRecoveryToOriginal": "false"}),
+    ("the worker network, published for the roles StackSet", "worker-network.yaml", "eu-central-1", "vbaws-workers",
+     {"VpcId": VPC, "VpcCidr": "10.0.0.0/16", "SubnetIds": SUBNETS, "Ec2Backup": "true",
+      "PublishWorkerParameters": "true", "WorkerAvailabilityZone": "eu-central-1a"}),
 ]
 
 

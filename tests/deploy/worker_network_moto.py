@@ -81,6 +81,27 @@ def guide_example_checked_by_netcheck(ec2, cfn, url):
     return []
 
 
+def published_for_the_roles_stackset(ec2, cfn, ssm):
+    """With PublishWorkerParameters, the stack writes the four SSM parameters the roles StackSet
+    reads (WorkerNetwork Parameters) under their default names: the first subnet is the workers'."""
+    vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.2.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "b"), (2, "c"))]
+    status = deploy(cfn, "published", {"VpcId": vpc, "VpcCidr": "10.2.0.0/16", "SubnetIds": ",".join(subnets), "Ec2Backup": "true",
+                                       "PublishWorkerParameters": "true", "WorkerAvailabilityZone": "us-east-1b"})
+    if status != "CREATE_COMPLETE":
+        return [f"published: the stack ended {status}"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="published")["Stacks"][0]["Outputs"]}
+    names = {leaf: f"/vbaws/workers/{leaf}" for leaf in ("availability-zone", "vpc-id", "subnet-id", "security-group-id")}
+    found = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=list(names.values()))["Parameters"]}
+    wanted = {names["availability-zone"]: "us-east-1b", names["vpc-id"]: vpc, names["subnet-id"]: subnets[0],
+              names["security-group-id"]: outputs["WorkerSecurityGroupId"]}
+    if found != wanted:
+        return [f"published: SSM parameters {found}, expected {wanted}"]
+    print(f"published: {status}, {len(found)} SSM parameters for the roles StackSet")
+    return []
+
+
 def main():
     proc, url = local_moto.start()
     problems = []
@@ -124,13 +145,14 @@ def main():
             if not {"VpcId", "SubnetIds", "WorkerSecurityGroupId"} <= outputs:
                 problems.append(f"{name}: outputs {sorted(outputs)}")
             print(f"{name}: {status}, endpoints {sorted(services)}")
+        problems += published_for_the_roles_stackset(ec2, cfn, boto3.client("ssm", **kw))
         problems += guide_example_checked_by_netcheck(ec2, cfn, url)
     finally:
         proc.kill()
     for problem in problems:
         print("PROBLEM:", problem)
     failed = len({p.split(':')[0] for p in problems})
-    print(f"{3 - failed} passed, {failed} failed")
+    print(f"{4 - failed} passed, {failed} failed")
     sys.exit(1 if problems else 0)
 
 

@@ -8,3 +8,4 @@ mod lambdas;
 mod limits;
 mod permissions;
 mod player;
+mod worker_network;
