@@ -28,16 +28,7 @@ const WORKING: &[(&str, &str)] = &[
 ];
 
 fn broken(region: &str, changes: &[(&str, &str)]) -> Vec<String> {
-    let lambdas = template("lambdas.yaml");
-    let mut parameters = WORKING.to_vec();
-    parameters.extend_from_slice(changes);
-    let context = Context::for_stack(&lambdas, "111111111111", region, "vbaws-lambdas", &parameters);
-    lambdas
-        .broken_rules(&context)
-        .expect("rules evaluate")
-        .into_iter()
-        .map(|b| b.rule)
-        .collect()
+    crate::support::broken_rules("lambdas.yaml", region, WORKING, changes)
 }
 
 #[test]

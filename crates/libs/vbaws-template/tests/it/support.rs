@@ -17,6 +17,26 @@ pub fn template_text(name: &str) -> String {
     std::fs::read_to_string(&path).expect("template")
 }
 
+/// The Rules of template `name` that a stack with `working` parameters, changed by `changes`,
+/// breaks, by name.
+pub fn broken_rules(
+    name: &str,
+    region: &str,
+    working: &[(&str, &str)],
+    changes: &[(&str, &str)],
+) -> Vec<String> {
+    let template = template(name);
+    let mut parameters = working.to_vec();
+    parameters.extend_from_slice(changes);
+    let context = vbaws_template::Context::for_stack(&template, "111111111111", region, "vbaws", &parameters);
+    template
+        .broken_rules(&context)
+        .expect("rules evaluate")
+        .into_iter()
+        .map(|b| b.rule)
+        .collect()
+}
+
 /// The functions' own property types, standing in for the functions: each event's properties
 /// must parse as the function receiving them parses them, and the answer carries the Data the
 /// function returns.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use vbaws_template::{Context, Stack};
+use vbaws_template::Stack;
 
 use crate::support::template;
 
@@ -17,22 +17,7 @@ const WORKING: &[(&str, &str)] = &[
 ];
 
 fn broken(changes: &[(&str, &str)]) -> Vec<String> {
-    let network = template("worker-network.yaml");
-    let mut parameters = WORKING.to_vec();
-    parameters.extend_from_slice(changes);
-    let context = Context::for_stack(
-        &network,
-        "222222222222",
-        "eu-central-1",
-        "vbaws-workers",
-        &parameters,
-    );
-    network
-        .broken_rules(&context)
-        .expect("rules evaluate")
-        .into_iter()
-        .map(|b| b.rule)
-        .collect()
+    crate::support::broken_rules("worker-network.yaml", "eu-central-1", WORKING, changes)
 }
 
 #[test]
