@@ -10,7 +10,7 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
 chaos_test=a_rollout_under_fire_fails_no_stack_and_registers_each_role_once
-cargo test --locked --quiet -p vbaws-demo --test chaos -- --exact "$chaos_test" >"$logs/chaos" 2>&1 &
+cargo test --locked --quiet -p vbaws-demo --test it -- --exact "chaos::$chaos_test" >"$logs/chaos" 2>&1 &
 chaos=$!
 make --no-print-directory demo-check >"$logs/demo-check" 2>&1 &
 demo=$!

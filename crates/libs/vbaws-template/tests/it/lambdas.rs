@@ -262,47 +262,6 @@ fn the_reconciler_exists_only_when_asked_for_and_fixes_only_when_allowed() {
     assert_eq!(fix["STACK_SET_CALL_AS"], "SELF");
 }
 
-#[test]
-fn the_alarms_watch_the_metrics_the_functions_publish() {
-    let lambdas = template("lambdas.yaml");
-    let watched: Vec<(String, String)> = lambdas
-        .resources()
-        .filter(|r| r.resource_type == "AWS::CloudWatch::Alarm")
-        .filter(|r| r.properties["Namespace"] == veeam_configurator::METRICS_NAMESPACE)
-        .map(|r| {
-            (
-                r.properties["Dimensions"][0]["Value"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                r.properties["MetricName"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let configurator_failed = veeam_configurator::Effect::Failed.metric().expect("counted");
-    assert!(
-        watched.contains(&("veeam-configurator".to_owned(), configurator_failed.to_owned())),
-        "{watched:?}"
-    );
-    let drift = vbaws_reconciler::Summary {
-        checked: 1,
-        drift: vbaws_reconcile::Drift::default(),
-        accounts: Vec::new(),
-        fixed: None,
-    };
-    let published: Vec<&str> = drift.metrics().into_iter().map(|(name, _)| name).collect();
-    for (function, metric) in watched.iter().filter(|(f, _)| f == "vbaws-reconciler") {
-        assert!(
-            published.contains(&metric.as_str()),
-            "{function} publishes no {metric}"
-        );
-    }
-    assert!(
-        watched.iter().any(|(f, _)| f == "vbaws-reconciler"),
-        "{watched:?}"
-    );
-}
-
 /// Where the configurator's security group lets HTTPS go, as `(destination property, value as
 /// written)`, under `changes` to the working parameters.
 fn https_destinations(changes: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -453,19 +412,6 @@ fn the_stack_policy_keeps_the_generated_password() {
     assert_eq!(denied, ["LogicalResourceId/ApplianceCredentials"]);
 }
 
-/// lambdas.yaml has no custom resource: nothing is ever delivered.
-struct NoCustomResources;
-
-impl vbaws_template::Deliver for NoCustomResources {
-    async fn deliver(
-        &self,
-        service_token: &str,
-        _event: vbaws_template::event::Event,
-    ) -> Result<vbaws_template::Answer, vbaws_template::DeliveryError> {
-        Err(format!("lambdas.yaml has no custom resource, yet an event went to {service_token}").into())
-    }
-}
-
 /// The Lambdas stack of a first release, with every optional part: the appliance's ingress rule,
 /// the reconciler, the alarm e-mail and the in-stack StackSet.
 async fn first_release() -> (std::sync::Arc<Template>, vbaws_template::Stack) {
@@ -496,7 +442,7 @@ async fn first_release() -> (std::sync::Arc<Template>, vbaws_template::Stack) {
         &parameters,
     );
     stack
-        .create(&NoCustomResources)
+        .create(&crate::support::NoCustomResources)
         .await
         .expect("the stack is created");
     (lambdas, stack)

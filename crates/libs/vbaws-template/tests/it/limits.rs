@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::support::{ALL_SERVICES, Functions, template, template_text, walk_roles_stack};
+use crate::support::{NoCustomResources, template, template_text};
 use vbaws_template::{Stack, limits};
 
 /// How the commands send each template: `make deploy-lambdas` through `--s3-bucket`, the
@@ -35,27 +35,6 @@ fn every_template_fits_what_cloudformation_accepts_as_it_is_sent() {
             "{name}: how is it sent?"
         );
     }
-}
-
-/// The roles stack with every service and each name, path and external ID at the longest its
-/// parameters allow.
-#[tokio::test]
-async fn the_largest_roles_stack_fits_iam() {
-    let path = format!("/{}/", "p".repeat(510));
-    let (stack, _) = walk_roles_stack(&[
-        ("Services", ALL_SERVICES),
-        ("RolePath", &path),
-        ("Ec2RoleName", &"e".repeat(64)),
-        ("WorkerRoleName", &"w".repeat(64)),
-        ("ServiceRoleNamePrefix", &"s".repeat(40)),
-        ("EventReaderRoleName", &"r".repeat(64)),
-        ("ExternalIdLength", "1224"),
-        ("WorkerNetwork", "Parameters"),
-        ("WorkerConfigurationRoleName", &"c".repeat(64)),
-    ])
-    .await;
-    let breaches = limits::created("roles.yaml", &stack.aws_resources());
-    assert!(breaches.is_empty(), "{breaches:#?}");
 }
 
 /// The Lambdas stack with the reconciler and every optional value at its longest.
@@ -102,7 +81,10 @@ async fn the_largest_lambdas_stack_fits_lambda_and_iam() {
         ),
     ];
     let mut stack = Stack::new(lambdas, "111111111111", "eu-west-1", "vbaws-lambdas", &parameters);
-    stack.create(&Functions).await.unwrap_or_else(|e| panic!("{e}"));
+    stack
+        .create(&NoCustomResources)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let resources = stack.aws_resources();
     let breaches = limits::created("lambdas.yaml", &resources);
     assert!(breaches.is_empty(), "{breaches:#?}");

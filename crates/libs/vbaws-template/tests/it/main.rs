@@ -1,9 +1,9 @@
-//! The templates' tests, one binary: the player, consistency with the functions, the Lambdas
-//! template, AWS's limits and Veeam's permission lists.
+//! The templates' tests, one binary: the player, the Lambdas template, the worker network, AWS's
+//! limits and Veeam's permission lists. Their contract with the functions is tested in
+//! vbaws-demo, which sits above both.
 
 mod support;
 
-mod consistency;
 mod lambdas;
 mod limits;
 mod permissions;

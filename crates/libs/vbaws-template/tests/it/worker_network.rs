@@ -54,7 +54,10 @@ async fn the_published_names_are_the_ones_the_roles_stackset_reads() {
         "vbaws-workers",
         WORKING,
     );
-    stack.create(&crate::support::Functions).await.expect("created");
+    stack
+        .create(&crate::support::NoCustomResources)
+        .await
+        .expect("created");
     let published = |resource: &str| {
         let properties = stack.properties(resource).expect("created");
         (

@@ -8,7 +8,6 @@ use std::{
 };
 
 use vbaws_demo::chaos::{ChaosPlan, run};
-use vbaws_template::Template;
 
 /// Where cargo put the function binaries: beside this test's own directory. They are not this
 /// crate's (cargo builds them for `cargo test --workspace`, not for `cargo test -p vbaws-demo`),
@@ -56,14 +55,7 @@ fn changed_since_built(binary: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_under_fire_fails_no_stack_and_registers_each_role_once() {
-    let template = Template::from_yaml(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../template/roles.yaml"
-        ))
-        .expect("roles.yaml"),
-    )
-    .expect("template");
+    let template = crate::support::template("roles.yaml");
     // The bench kills one sandbox every 100 events; 40 configurator events here.
     let plan = ChaosPlan::under_fire(20, 20, 10, 17, bin_dir());
     let report = run(Arc::new(template), &plan).await.expect("ran");
