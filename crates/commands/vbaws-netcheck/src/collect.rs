@@ -1,5 +1,5 @@
 //! `--collect`: the facts the `--aws` input reads, fetched with read-only EC2 `Describe*` calls
-//! per account and Region (from a named profile, or a role assumed in the account) and saved in
+//! (and SSM `GetParameters` for a published worker network) per account and Region (from a named profile, or a role assumed in the account) and saved in
 //! the same folder layout, so that a snapshot can be checked again offline or attached to a
 //! support case. A snapshot is written into a hidden folder beside its destination and moved
 //! into place only when every account and Region was read: a half-written one never looks done.
@@ -27,6 +27,10 @@ pub struct Account {
     /// A role to assume in it (with the default credentials, or the profile's).
     #[serde(default)]
     pub role_arn: Option<String>,
+    /// A production account that publishes its worker network for the roles StackSet: its
+    /// parameters are read too (`ssm:GetParameters`).
+    #[serde(default)]
+    pub workers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +60,11 @@ pub enum CollectError {
 
 /// Collects every account and Region into `out`, reporting progress through `progress`. The
 /// SDK's usual settings apply (`AWS_ENDPOINT_URL` too, which is how tests point it at moto).
+/// In the accounts marked `workers`, the worker network published under `worker_parameters` is
+/// read too.
 pub async fn collect(
     accounts: &[Account],
+    worker_parameters: &str,
     out: &Path,
     mut progress: impl FnMut(&str),
 ) -> Result<(), CollectError> {
@@ -76,7 +83,8 @@ pub async fn collect(
         for account in accounts {
             for region in &account.regions {
                 progress(&format!("collecting account {} in {region}", account.name));
-                let reader = Reader::new(account, region).await?;
+                let reader =
+                    Reader::new(account, region, account.workers.then_some(worker_parameters)).await?;
                 let dir = partial.join(&account.name).join(region);
                 for (file, files) in reader.read_all().await? {
                     write(&dir.join(file), &files)?;
@@ -110,12 +118,18 @@ fn write(path: &Path, files: &Files) -> Result<(), CollectError> {
 /// One account in one Region.
 struct Reader<'a> {
     ec2: aws_sdk_ec2::Client,
+    ssm: aws_sdk_ssm::Client,
     account: &'a Account,
     region: &'a str,
+    worker_parameters: Option<&'a str>,
 }
 
 impl<'a> Reader<'a> {
-    async fn new(account: &'a Account, region: &'a str) -> Result<Self, CollectError> {
+    async fn new(
+        account: &'a Account,
+        region: &'a str,
+        worker_parameters: Option<&'a str>,
+    ) -> Result<Self, CollectError> {
         let config = vbaws_sdk::signed_in(&vbaws_sdk::Access {
             region: Some(region.to_owned()),
             profile: account.profile.clone(),
@@ -130,8 +144,10 @@ impl<'a> Reader<'a> {
         })?;
         Ok(Self {
             ec2: aws_sdk_ec2::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
             account,
             region,
+            worker_parameters,
         })
     }
 

@@ -80,9 +80,14 @@ fn read(args: &Args) -> Result<vbaws_netcheck::Topology, String> {
                 serde_norway::from_str(&text(roles)?).map_err(|e| format!("{}: {e}", roles.display()))?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime
-                .block_on(vbaws_netcheck::collect::collect(&roles.accounts, dir, |line| {
-                    eprintln!("{line}");
-                }))
+                .block_on(vbaws_netcheck::collect::collect(
+                    &roles.accounts,
+                    &roles.worker_parameters,
+                    dir,
+                    |line| {
+                        eprintln!("{line}");
+                    },
+                ))
                 .map_err(|e| e.to_string())?;
             eprintln!("saved in {}; checking it", dir.display());
             vbaws_netcheck::aws::load(dir, &roles).map_err(|e| e.to_string())

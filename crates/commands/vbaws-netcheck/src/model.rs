@@ -53,6 +53,33 @@ pub struct Topology {
     /// The repositories' S3 buckets, which the S3 endpoints' policies must admit.
     #[serde(default)]
     pub repository_buckets: Vec<String>,
+    /// What production accounts publish in Parameter Store for the roles StackSet's
+    /// `WorkerNetwork: Parameters`, as read against their own EC2 outputs.
+    #[serde(default)]
+    pub published_workers: Vec<PublishedWorkers>,
+}
+
+/// One account and Region's worker network as it publishes it for the roles StackSet: what the
+/// stack would read, and where that would fail or mislead.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedWorkers {
+    /// Where it was read: the `<account>/<region>` folder of the saved outputs.
+    pub source: String,
+    /// Names the StackSet reads that the account does not publish: its stack fails there.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// Published values that name nothing the account has, or not what the name says.
+    #[serde(default)]
+    pub mismatches: Vec<Mismatch>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mismatch {
+    pub parameter: String,
+    pub value: String,
+    pub problem: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

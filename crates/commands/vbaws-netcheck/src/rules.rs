@@ -31,6 +31,7 @@ pub enum Rule {
     S3Gateway,
     VpcDns,
     PublicRange,
+    WorkerParameters,
 }
 
 impl Rule {
@@ -48,6 +49,7 @@ impl Rule {
             Self::S3Gateway => "s3-gateway",
             Self::VpcDns => "vpc-dns",
             Self::PublicRange => "public-range",
+            Self::WorkerParameters => "worker-parameters",
         }
     }
 }
@@ -89,6 +91,7 @@ pub fn check(topology: &Topology) -> Vec<Finding> {
     check_public_ranges(topology, &mut findings);
     crate::acls::check(topology, &mut findings);
     crate::policies::check(topology, &mut findings);
+    check_published_workers(topology, &mut findings);
     findings.sort_by_key(|f| (f.severity, f.rule));
     findings.dedup();
     findings
@@ -533,6 +536,37 @@ fn check_public_ranges(topology: &Topology, findings: &mut Vec<Finding>) {
             findings.push(warning(
                 Rule::PublicRange,
                 format!("VPC {} uses {cidr}, a public address range, as private addresses; AWS allows it, but it hides those internet addresses from the VPC", vpc.id),
+            ));
+        }
+    }
+}
+
+/// What each production account publishes for the roles StackSet: a missing name fails its
+/// stack (a dynamic reference to a parameter that does not exist), a value that names nothing
+/// the account has fails the worker configuration.
+fn check_published_workers(topology: &Topology, findings: &mut Vec<Finding>) {
+    for published in &topology.published_workers {
+        for name in &published.missing {
+            findings.push(error(
+                Rule::WorkerParameters,
+                format!(
+                    "{} does not publish {name}: the roles StackSet with WorkerNetwork=Parameters fails to create its stack there; deploy template/worker-network.yaml in the account with PublishWorkerParameters=true, or create the parameter",
+                    published.source
+                ),
+                Some(format!("aws ssm put-parameter --type String --name {name} --value <value>")),
+            ));
+        }
+        for wrong in &published.mismatches {
+            findings.push(error(
+                Rule::WorkerParameters,
+                format!(
+                    "{} publishes {} = {}: {}",
+                    published.source, wrong.parameter, wrong.value, wrong.problem
+                ),
+                Some(format!(
+                    "aws ssm put-parameter --type String --overwrite --name {} --value <value>",
+                    wrong.parameter
+                )),
             ));
         }
     }

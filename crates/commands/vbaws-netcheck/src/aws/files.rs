@@ -38,6 +38,19 @@ pub struct Files {
     pub prefix_list_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<PrefixListEntry>>,
+    /// `ssm get-parameters`: what an account publishes, and the names it does not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<AwsParameter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_parameters: Vec<String>,
+}
+
+/// One parameter as `aws ssm get-parameters` prints it (`Type`, `Version`, `ARN`… ignored).
+#[derive(Debug, Deserialize, Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsParameter {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Deserialize, Serialize, Clone, Copy)]
@@ -83,6 +96,8 @@ pub struct State {
 pub struct AwsSubnet {
     pub subnet_id: String,
     pub vpc_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

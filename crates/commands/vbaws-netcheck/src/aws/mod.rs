@@ -8,6 +8,7 @@
 //! CIDR carry nothing).
 
 pub mod files;
+pub mod published;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -52,6 +53,12 @@ pub struct Roles {
     /// With `--collect`: where to read each account, and how.
     #[serde(default)]
     pub accounts: Vec<crate::collect::Account>,
+    /// The prefix under which production accounts publish their worker network for the roles
+    /// StackSet; by default `/vbaws/workers`, the StackSet's default names. `--collect` reads
+    /// them in the accounts marked `workers: true`; the VPC each account publishes is checked as
+    /// a worker VPC.
+    #[serde(default = "published::default_prefix")]
+    pub worker_parameters: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,67 +72,16 @@ pub enum AwsError {
 /// Reads every `*.json` below `dir` and the roles file into a topology.
 pub fn load(dir: &Path, roles: &Roles) -> Result<Topology, AwsError> {
     let mut all = Saved::default();
-    read_dir(dir, &mut all)?;
+    read_dir(dir, dir, &mut all)?;
     let regions = regions(&all.files);
-    let mut vpcs = Vec::new();
-    for (id, role) in &roles.roles {
-        let vpc = all
-            .files
-            .vpcs
-            .iter()
-            .find(|v| v.vpc_id == *id)
-            .ok_or_else(|| AwsError::UnknownVpc(id.clone()))?;
-        // A disassociated (or disassociating) CIDR overlaps nothing and routes nothing.
-        let mut cidrs: Vec<Ipv4Net> = vpc
-            .cidr_block_association_set
-            .iter()
-            .filter(|a| {
-                a.cidr_block_state
-                    .as_ref()
-                    .is_none_or(|s| s.state == "associated")
-            })
-            .map(|a| a.cidr_block)
-            .collect();
-        if !cidrs.contains(&vpc.cidr_block) {
-            cidrs.insert(0, vpc.cidr_block);
-        }
-        let (support, hostnames) = all.dns.get(id).copied().unwrap_or_default();
-        let dns_off = roles.dns_off.contains(id);
-        vpcs.push(Vpc {
-            id: id.clone(),
-            role: *role,
-            account: vpc.owner_id.clone(),
-            region: regions.get(id).cloned(),
-            cidrs,
-            dns_support: support.unwrap_or(!dns_off),
-            dns_hostnames: hostnames.unwrap_or(!dns_off),
-            route_tables: serving_tables(&all.files, id, roles.subnets.get(id))
-                .into_iter()
-                .map(route_table)
-                .collect(),
-            security_groups: all
-                .files
-                .security_groups
-                .iter()
-                .filter(|g| g.vpc_id == *id)
-                .map(|g| group(g, &all.prefix_lists))
-                .collect(),
-            endpoints: all
-                .files
-                .vpc_endpoints
-                .iter()
-                .filter(|e| e.vpc_id == *id)
-                .map(endpoint)
-                .collect(),
-            instance_security_groups: roles
-                .instance_security_groups
-                .get(id)
-                .cloned()
-                .unwrap_or_default(),
-            network_acls: network_acls(&all.files, id, roles.subnets.get(id)),
-            worker_subnets: roles.worker_subnets.get(id).cloned().unwrap_or_default(),
-        });
-    }
+    let mut vpcs = roles
+        .roles
+        .iter()
+        .map(|(id, role)| vpc(&all, roles, &regions, id, *role))
+        .collect::<Result<Vec<_>, _>>()?;
+    let published_workers = published::read(&all, &roles.worker_parameters, &mut vpcs, |id| {
+        vpc(&all, roles, &regions, id, Role::Worker).ok()
+    });
     let peerings = all
         .files
         .vpc_peering_connections
@@ -145,6 +101,73 @@ pub fn load(dir: &Path, roles: &Roles) -> Result<Topology, AwsError> {
         vpcs,
         peerings,
         repository_buckets: roles.repository_buckets.clone(),
+        published_workers,
+    })
+}
+
+/// VPC `id` of the saved outputs, with `role`.
+fn vpc(
+    all: &Saved,
+    roles: &Roles,
+    regions: &BTreeMap<String, String>,
+    id: &str,
+    role: Role,
+) -> Result<Vpc, AwsError> {
+    let vpc = all
+        .files
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id == id)
+        .ok_or_else(|| AwsError::UnknownVpc(id.to_owned()))?;
+    // A disassociated (or disassociating) CIDR overlaps nothing and routes nothing.
+    let mut cidrs: Vec<Ipv4Net> = vpc
+        .cidr_block_association_set
+        .iter()
+        .filter(|a| {
+            a.cidr_block_state
+                .as_ref()
+                .is_none_or(|s| s.state == "associated")
+        })
+        .map(|a| a.cidr_block)
+        .collect();
+    if !cidrs.contains(&vpc.cidr_block) {
+        cidrs.insert(0, vpc.cidr_block);
+    }
+    let (support, hostnames) = all.dns.get(id).copied().unwrap_or_default();
+    let dns_off = roles.dns_off.iter().any(|v| v == id);
+    Ok(Vpc {
+        id: id.to_owned(),
+        role,
+        account: vpc.owner_id.clone(),
+        region: regions.get(id).cloned(),
+        cidrs,
+        dns_support: support.unwrap_or(!dns_off),
+        dns_hostnames: hostnames.unwrap_or(!dns_off),
+        route_tables: serving_tables(&all.files, id, roles.subnets.get(id))
+            .into_iter()
+            .map(route_table)
+            .collect(),
+        security_groups: all
+            .files
+            .security_groups
+            .iter()
+            .filter(|g| g.vpc_id == id)
+            .map(|g| group(g, &all.prefix_lists))
+            .collect(),
+        endpoints: all
+            .files
+            .vpc_endpoints
+            .iter()
+            .filter(|e| e.vpc_id == id)
+            .map(endpoint)
+            .collect(),
+        instance_security_groups: roles
+            .instance_security_groups
+            .get(id)
+            .cloned()
+            .unwrap_or_default(),
+        network_acls: network_acls(&all.files, id, roles.subnets.get(id)),
+        worker_subnets: roles.worker_subnets.get(id).cloned().unwrap_or_default(),
     })
 }
 
@@ -191,6 +214,8 @@ struct Saved {
     dns: BTreeMap<String, (Option<bool>, Option<bool>)>,
     /// Prefix list → its CIDRs, from `get-managed-prefix-list-entries`.
     prefix_lists: BTreeMap<String, Vec<Ipv4Net>>,
+    /// `ssm get-parameters` outputs, each with its folder: they speak of one account each.
+    published: Vec<published::Published>,
 }
 
 /// The Region of each VPC, as its endpoints' service names and its peerings say.
@@ -265,7 +290,7 @@ fn serving_tables<'a>(files: &'a Files, vpc: &str, wanted: Option<&Vec<String>>)
         .collect()
 }
 
-fn read_dir(dir: &Path, into: &mut Saved) -> Result<(), AwsError> {
+fn read_dir(root: &Path, dir: &Path, into: &mut Saved) -> Result<(), AwsError> {
     let failure = |path: &Path, reason: String| AwsError::Read {
         path: path.display().to_string(),
         reason,
@@ -278,10 +303,17 @@ fn read_dir(dir: &Path, into: &mut Saved) -> Result<(), AwsError> {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            read_dir(&path, into)?;
+            read_dir(root, &path, into)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).map_err(|e| failure(&path, e.to_string()))?;
             let files: Files = serde_json::from_str(&text).map_err(|e| failure(&path, e.to_string()))?;
+            if !files.parameters.is_empty() || !files.invalid_parameters.is_empty() {
+                let folder = dir.strip_prefix(root).unwrap_or(dir).display().to_string();
+                into.published.push(published::Published {
+                    source: if folder.is_empty() { ".".to_owned() } else { folder },
+                    parameters: files.parameters.clone(),
+                });
+            }
             merge(into, files, &path);
         }
     }

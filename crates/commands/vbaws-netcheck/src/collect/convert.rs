@@ -9,9 +9,9 @@ use super::{CollectError, Reader};
 use crate::{
     aws::files::{
         Association, AttributeValue, AwsAclAssociation, AwsAclEntry, AwsEndpoint, AwsGroup, AwsGroupPair,
-        AwsGroupRef, AwsNetworkAcl, AwsPeering, AwsPermission, AwsPortRange, AwsPrefixListRef, AwsRange,
-        AwsRoute, AwsRouteTable, AwsSubnet, AwsVpc, CidrAssociation, Files, PeerInfo, PeeringStatus,
-        PrefixListEntry, State,
+        AwsGroupRef, AwsNetworkAcl, AwsParameter, AwsPeering, AwsPermission, AwsPortRange, AwsPrefixListRef,
+        AwsRange, AwsRoute, AwsRouteTable, AwsSubnet, AwsVpc, CidrAssociation, Files, PeerInfo,
+        PeeringStatus, PrefixListEntry, State,
     },
     model::PeeringState,
 };
@@ -140,7 +140,39 @@ impl Reader<'_> {
         for list in lists {
             saved.extend(self.prefix_list(list).await);
         }
+        if let Some(prefix) = self.worker_parameters {
+            saved.push(self.worker_parameters(prefix).await?);
+        }
         Ok(saved)
+    }
+
+    /// The worker network the account publishes for the roles StackSet, as
+    /// `aws ssm get-parameters --names …` prints it (names it lacks under `InvalidParameters`).
+    async fn worker_parameters(&self, prefix: &str) -> Result<(String, Files), CollectError> {
+        let answer = self
+            .ssm
+            .get_parameters()
+            .set_names(Some(crate::aws::published::names(prefix)))
+            .send()
+            .await
+            .map_err(self.failed("GetParameters"))?;
+        Ok(file(
+            "ssm-get-parameters",
+            Files {
+                parameters: answer
+                    .parameters()
+                    .iter()
+                    .filter_map(|p| {
+                        Some(AwsParameter {
+                            name: p.name()?.to_owned(),
+                            value: p.value()?.to_owned(),
+                        })
+                    })
+                    .collect(),
+                invalid_parameters: answer.invalid_parameters().to_vec(),
+                ..Files::default()
+            },
+        ))
     }
 
     async fn dns_attributes(&self, vpc: &str) -> Result<Vec<(String, Files)>, CollectError> {
@@ -242,6 +274,7 @@ fn subnet(subnet: &ec2::Subnet) -> Option<AwsSubnet> {
     Some(AwsSubnet {
         subnet_id: subnet.subnet_id()?.to_owned(),
         vpc_id: subnet.vpc_id()?.to_owned(),
+        availability_zone: subnet.availability_zone().map(str::to_owned),
     })
 }
 

@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use vbaws_netcheck::{Finding, Severity, Topology, aws::Roles, check, model::Role};
 
 /// A copy of the fixture that a test may change.
-struct Snapshot {
-    dir: PathBuf,
-    roles: String,
+pub(crate) struct Snapshot {
+    pub(crate) dir: PathBuf,
+    pub(crate) roles: String,
 }
 
 impl Snapshot {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let source =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/netcheck/aws-example1");
         let dir = std::env::temp_dir().join(format!("netcheck-{name}-{}", std::process::id()));
@@ -30,7 +30,7 @@ impl Snapshot {
     }
 
     /// Changes one saved output.
-    fn edit(&self, file: &str, change: impl FnOnce(&mut Value)) {
+    pub(crate) fn edit(&self, file: &str, change: impl FnOnce(&mut Value)) {
         let path = self.dir.join(file);
         let mut json: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
@@ -38,12 +38,12 @@ impl Snapshot {
         std::fs::write(&path, json.to_string()).expect("write");
     }
 
-    fn load(&self) -> Topology {
+    pub(crate) fn load(&self) -> Topology {
         let roles: Roles = serde_norway::from_str(&self.roles).expect("roles");
         vbaws_netcheck::aws::load(&self.dir, &roles).expect("describe outputs")
     }
 
-    fn findings(&self) -> Vec<Finding> {
+    pub(crate) fn findings(&self) -> Vec<Finding> {
         check(&self.load())
     }
 }
@@ -66,14 +66,14 @@ fn copy(from: &Path, to: &Path) {
     }
 }
 
-fn errors(findings: &[Finding]) -> Vec<&Finding> {
+pub(crate) fn errors(findings: &[Finding]) -> Vec<&Finding> {
     findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .collect()
 }
 
-fn assert_error(findings: &[Finding], rule: &str, words: &[&str]) {
+pub(crate) fn assert_error(findings: &[Finding], rule: &str, words: &[&str]) {
     let hit = errors(findings)
         .into_iter()
         .any(|f| f.rule.name() == rule && words.iter().all(|w| f.message.contains(w)));

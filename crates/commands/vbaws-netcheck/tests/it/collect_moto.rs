@@ -552,3 +552,113 @@ async fn what_breaks_in_the_account_is_found_and_a_bad_account_stops_it() {
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn ssm(moto: &Moto, region: &str) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .http_client(vbaws_sdk::https_client())
+        .endpoint_url(moto.endpoint())
+        .region(aws_sdk_ssm::config::Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+/// A production account publishes its worker network in Parameter Store, as worker-network.yaml
+/// does with PublishWorkerParameters; the roles file marks the account `workers: true` and no
+/// longer lists the worker VPC. The published VPC is checked as the workers', and a parameter
+/// the account stops publishing is found.
+#[tokio::test]
+async fn a_published_worker_network_is_collected_and_checked() {
+    let moto = Moto::start().await.expect("moto");
+    let topology = fixture("example1-ec2-backup.yaml");
+    let built = build(&moto, &topology).await;
+    let worker = topology
+        .vpcs
+        .iter()
+        .find(|v| v.role == Role::Worker)
+        .expect("worker");
+    let region = &built.regions[&worker.id];
+    let vpc_id = &built.vpcs[&worker.id];
+    let worker_ec2 = ec2(&moto, region);
+    let in_vpc = || Filter::builder().name("vpc-id").values(vpc_id).build();
+    let subnets = worker_ec2
+        .describe_subnets()
+        .filters(in_vpc())
+        .send()
+        .await
+        .expect("subnets");
+    let subnet = &subnets.subnets()[0];
+    let group = worker_ec2
+        .create_security_group()
+        .group_name("workers")
+        .description("the worker instances")
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .expect("group")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    let parameters = ssm(&moto, region);
+    for (name, value) in [
+        ("availability-zone", subnet.availability_zone().expect("zone")),
+        ("vpc-id", vpc_id.as_str()),
+        ("subnet-id", subnet.subnet_id().expect("subnet id")),
+        ("security-group-id", group.as_str()),
+    ] {
+        parameters
+            .put_parameter()
+            .name(format!("/vbaws/workers/{name}"))
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .value(value)
+            .send()
+            .await
+            .expect("put parameter");
+    }
+
+    let dir = workdir("published");
+    let roles = dir.join("roles.yaml");
+    let account = format!("name: account-{region}, ");
+    std::fs::write(
+        &roles,
+        built
+            .roles
+            .lines()
+            .filter(|line| !line.contains(vpc_id.as_str()))
+            .map(|line| line.replace(&account, &format!("{account}workers: true, ")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("roles");
+    let run = netcheck(&moto, &roles, &dir.join("snapshot"), &[]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let saved = dir
+        .join("snapshot")
+        .join(format!("account-{region}"))
+        .join(region);
+    let output = std::fs::read_to_string(saved.join("ssm-get-parameters.json")).expect("saved");
+    assert!(output.contains(&group), "{output}");
+    // Checked as the workers' VPC though the roles file does not list it: without it the plan
+    // would have no worker VPC at all.
+    let roles_text = std::fs::read_to_string(&roles).expect("roles");
+    let listed: vbaws_netcheck::aws::Roles = serde_norway::from_str(&roles_text).expect("roles");
+    let loaded = vbaws_netcheck::aws::load(&dir.join("snapshot"), &listed).expect("load");
+    assert_eq!(loaded.vpc(vpc_id).map(|v| v.role), Some(Role::Worker));
+
+    parameters
+        .delete_parameter()
+        .name("/vbaws/workers/subnet-id")
+        .send()
+        .await
+        .expect("delete parameter");
+    let run = netcheck(&moto, &roles, &dir.join("after-delete"), &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("[worker-parameters]")
+            && run.stdout.contains("does not publish /vbaws/workers/subnet-id"),
+        "{}",
+        run.stdout
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
