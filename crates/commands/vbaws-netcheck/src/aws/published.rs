@@ -22,9 +22,9 @@ pub(super) struct Published {
 }
 
 /// The full names under `prefix`.
-pub fn names(prefix: &str) -> Vec<String> {
+pub fn names(prefix: &str) -> [String; 4] {
     let prefix = prefix.trim_end_matches('/');
-    NAMES.iter().map(|name| format!("{prefix}/{name}")).collect()
+    NAMES.map(|name| format!("{prefix}/{name}"))
 }
 
 /// What each saved output says, against `all`; a published VPC that `vpcs` lacks is added
@@ -35,8 +35,7 @@ pub(super) fn read(
     vpcs: &mut Vec<Vpc>,
     worker_vpc: impl Fn(&str) -> Option<Vpc>,
 ) -> Vec<PublishedWorkers> {
-    let [zone_name, vpc_name, subnet_name, group_name] =
-        <[String; 4]>::try_from(names(prefix)).unwrap_or_else(|_| unreachable!("four names"));
+    let [zone_name, vpc_name, subnet_name, group_name] = names(prefix);
     all.published
         .iter()
         .map(|published| {

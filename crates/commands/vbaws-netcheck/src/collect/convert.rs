@@ -152,7 +152,7 @@ impl Reader<'_> {
         let answer = self
             .ssm
             .get_parameters()
-            .set_names(Some(crate::aws::published::names(prefix)))
+            .set_names(Some(crate::aws::published::names(prefix).to_vec()))
             .send()
             .await
             .map_err(self.failed("GetParameters"))?;
