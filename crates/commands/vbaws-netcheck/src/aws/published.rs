@@ -3,7 +3,10 @@
 //! account's EC2 outputs, each value checked against them, and each published VPC checked as a
 //! worker VPC, its subnet the workers' and its group theirs.
 
-use super::{Saved, files::AwsParameter};
+use super::{
+    Saved,
+    files::{AwsParameter, Files},
+};
 use crate::model::{Mismatch, PublishedWorkers, Role, Vpc};
 
 /// The names under the prefix, as the roles StackSet's parameters name them by default (a test
@@ -35,112 +38,136 @@ pub(super) fn read(
     vpcs: &mut Vec<Vpc>,
     worker_vpc: impl Fn(&str) -> Option<Vpc>,
 ) -> Vec<PublishedWorkers> {
-    let [zone_name, vpc_name, subnet_name, group_name] = names(prefix);
+    let names = names(prefix);
     all.published
         .iter()
         .map(|published| {
-            let value = |name: &str| {
+            let values = names.each_ref().map(|name| {
                 published
                     .parameters
                     .iter()
-                    .find(|p| p.name == name)
+                    .find(|p| &p.name == name)
                     .map(|p| p.value.as_str())
-            };
-            let mut found = PublishedWorkers {
-                source: published.source.clone(),
-                missing: [&zone_name, &vpc_name, &subnet_name, &group_name]
-                    .into_iter()
-                    .filter(|name| value(name).is_none())
-                    .cloned()
-                    .collect(),
-                mismatches: Vec::new(),
-            };
-            let mut mismatch = |parameter: &str, value: &str, problem: String| {
-                found.mismatches.push(Mismatch {
-                    parameter: parameter.to_owned(),
-                    value: value.to_owned(),
-                    problem,
-                });
-            };
-            let vpc = value(&vpc_name);
-            if let Some(id) = vpc
-                && !all.files.vpcs.iter().any(|v| v.vpc_id == id)
-            {
-                mismatch(&vpc_name, id, "no VPC of the account has this ID".into());
-            }
-            let subnet = value(&subnet_name).map(|id| {
-                (
-                    id,
-                    all.files.subnets.iter().find(|s| s.subnet_id == id),
-                )
             });
-            match subnet {
-                Some((id, None)) => mismatch(&subnet_name, id, "no subnet of the account has this ID".into()),
-                Some((id, Some(subnet))) => {
-                    if let Some(vpc) = vpc
-                        && subnet.vpc_id != vpc
-                    {
-                        mismatch(
-                            &subnet_name,
-                            id,
-                            format!("the subnet is in {}, not in the published VPC {vpc}", subnet.vpc_id),
-                        );
-                    }
-                    if let (Some(zone), Some(actual)) = (value(&zone_name), &subnet.availability_zone)
-                        && zone != actual
-                    {
-                        mismatch(
-                            &zone_name,
-                            zone,
-                            format!("the published subnet {id} is in {actual}: the configuration would name a zone without the workers' subnet"),
-                        );
-                    }
-                }
-                None => {}
+            let mut mismatches = check(&all.files, &names, values);
+            mismatches.extend(adopt(vpcs, &worker_vpc, &all.files, &names, values));
+            PublishedWorkers {
+                source: published.source.clone(),
+                missing: names
+                    .iter()
+                    .zip(values)
+                    .filter(|(_, value)| value.is_none())
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                mismatches,
             }
-            if let Some(id) = value(&group_name) {
-                match all.files.security_groups.iter().find(|g| g.group_id == id) {
-                    None => mismatch(&group_name, id, "no security group of the account has this ID".into()),
-                    Some(group) if vpc.is_some_and(|vpc| group.vpc_id != vpc) => mismatch(
-                        &group_name,
-                        id,
-                        format!("the group belongs to {}, not to the published VPC", group.vpc_id),
-                    ),
-                    Some(_) => {}
-                }
-            }
-            if let Some(id) = vpc {
-                let at = vpcs.iter().position(|v| v.id == id).or_else(|| {
-                    let added = worker_vpc(id)?;
-                    vpcs.push(added);
-                    Some(vpcs.len() - 1)
-                });
-                if let Some(at) = at {
-                    let worker = &mut vpcs[at];
-                    if worker.role == Role::Worker {
-                        if let Some((subnet, Some(_))) = subnet
-                            && !worker.worker_subnets.iter().any(|s| s == subnet)
-                        {
-                            worker.worker_subnets.push(subnet.to_owned());
-                        }
-                        if let Some(group) = value(&group_name)
-                            && !worker.instance_security_groups.iter().any(|g| g == group)
-                        {
-                            worker.instance_security_groups.push(group.to_owned());
-                        }
-                    } else {
-                        mismatch(
-                            &vpc_name,
-                            id,
-                            format!(
-                                "the roles file gives this VPC the role {:?}, yet the workers would run in it",
-                                worker.role
-                            ),
-                        );
-                    }
-                }
-            }
-            found
         })
         .collect()
+}
+
+/// Zone, VPC, subnet and group, in the order of [`NAMES`]: the full names, or what one account
+/// published under them.
+type Four<T> = [T; 4];
+
+/// Each published value that names nothing the account has, or the wrong thing.
+fn check(files: &Files, names: &Four<String>, values: Four<Option<&str>>) -> Vec<Mismatch> {
+    let [zone_name, vpc_name, subnet_name, group_name] = names;
+    let [zone, vpc, subnet, group] = values;
+    let mut found = Vec::new();
+    let mut mismatch = |parameter: &str, value: &str, problem: String| {
+        found.push(Mismatch {
+            parameter: parameter.to_owned(),
+            value: value.to_owned(),
+            problem,
+        });
+    };
+    if let Some(id) = vpc
+        && !files.vpcs.iter().any(|v| v.vpc_id == id)
+    {
+        mismatch(vpc_name, id, "no VPC of the account has this ID".into());
+    }
+    if let Some(id) = subnet {
+        match files.subnets.iter().find(|s| s.subnet_id == id) {
+            None => mismatch(subnet_name, id, "no subnet of the account has this ID".into()),
+            Some(found) => {
+                if let Some(vpc) = vpc
+                    && found.vpc_id != vpc
+                {
+                    let problem = format!(
+                        "the subnet is in {}, not in the published VPC {vpc}",
+                        found.vpc_id
+                    );
+                    mismatch(subnet_name, id, problem);
+                }
+                if let (Some(zone), Some(actual)) = (zone, &found.availability_zone)
+                    && zone != actual
+                {
+                    let problem = format!(
+                        "the published subnet {id} is in {actual}: the configuration would name \
+                         a zone without the workers' subnet"
+                    );
+                    mismatch(zone_name, zone, problem);
+                }
+            }
+        }
+    }
+    if let Some(id) = group {
+        match files.security_groups.iter().find(|g| g.group_id == id) {
+            None => mismatch(
+                group_name,
+                id,
+                "no security group of the account has this ID".into(),
+            ),
+            Some(found) if vpc.is_some_and(|vpc| found.vpc_id != vpc) => {
+                let problem = format!("the group belongs to {}, not to the published VPC", found.vpc_id);
+                mismatch(group_name, id, problem);
+            }
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// Makes the published VPC a worker VPC of the plan (added through `worker_vpc` when the roles
+/// file does not list it), the published subnet the workers' and the group theirs; a VPC the
+/// roles file gives another role is a mismatch.
+fn adopt(
+    vpcs: &mut Vec<Vpc>,
+    worker_vpc: impl Fn(&str) -> Option<Vpc>,
+    files: &Files,
+    names: &Four<String>,
+    values: Four<Option<&str>>,
+) -> Option<Mismatch> {
+    let [_, id, subnet, group] = values;
+    let id = id?;
+    let at = match vpcs.iter().position(|v| v.id == id) {
+        Some(at) => at,
+        None => {
+            vpcs.push(worker_vpc(id)?);
+            vpcs.len() - 1
+        }
+    };
+    let worker = &mut vpcs[at];
+    if worker.role != Role::Worker {
+        return Some(Mismatch {
+            parameter: names[1].clone(),
+            value: id.to_owned(),
+            problem: format!(
+                "the roles file gives this VPC the role {:?}, yet the workers would run in it",
+                worker.role
+            ),
+        });
+    }
+    if let Some(subnet) = subnet
+        && files.subnets.iter().any(|s| s.subnet_id == subnet)
+        && !worker.worker_subnets.iter().any(|s| s == subnet)
+    {
+        worker.worker_subnets.push(subnet.to_owned());
+    }
+    if let Some(group) = group
+        && !worker.instance_security_groups.iter().any(|g| g == group)
+    {
+        worker.instance_security_groups.push(group.to_owned());
+    }
+    None
 }
