@@ -74,10 +74,8 @@ deploy-check: tools
 	$(PY) tests/deploy/stackset_commands.py
 
 .PHONY: test
-test: lint tools templates deploy-check ## Every check and test
-	scripts/run-tests.sh
-	python3 scripts/check-docs.py
-	$(MAKE) --no-print-directory package-check
+test: tools ## Every check and test
+	BINS="$(BINS)" scripts/make-test.sh
 
 .PHONY: package
 package: tools ## Build dist/<function>.zip, each an arm64 bootstrap for provided.al2023

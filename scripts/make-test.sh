@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make test, ordered so that the two cores are seldom idle. Most of a run is compiling, and the
+# rest mostly waits (the chaos rollout waits out simulated IAM propagation and hung requests,
+# the demo stories wait on Lambda sandboxes, tests wait on deadlines), so:
+#
+#   1. the packaging check (its own profile and target directories, so it shares no cargo lock
+#      with the debug build) starts at once, at the lowest priority: it takes the CPU the rest
+#      leaves idle, and finishes last, alone, only what is left of it;
+#   2. lint, then every debug binary and test binary is built once, and the docs are checked
+#      against them;
+#   3. the Rust tests run beside the chaos rollout, the demo stories, the deployment checks
+#      against moto and the template checks.
+#
+# Each part beside the tests keeps its output, shown when it fails. A failure ends the run and
+# stops the parts still going.
+set -euo pipefail
+set -m # each background part in its own process group, so stopping one stops its children
+
+: "${BINS:?the binaries the demo and the deploy checks run, as the Makefile passes them}"
+logs=$(mktemp -d)
+declare -A running=() # name -> pid
+stop_all() {
+  for pid in "${running[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$logs"
+}
+trap stop_all EXIT
+
+beside() { # beside NAME COMMAND...: runs a part in the background, its output kept
+  local name=$1
+  shift
+  "$@" >"$logs/$name" 2>&1 &
+  running[$name]=$!
+}
+finish() { # finish NAME: waits for a part; on failure shows its output
+  local name=$1 pid=${running[$1]}
+  unset "running[$name]"
+  if wait "$pid"; then
+    echo "$name: ok"
+  else
+    echo "$name failed:"
+    cat "$logs/$name"
+    return 1
+  fi
+}
+
+beside package-check nice -n 19 make --no-print-directory package-check
+
+make --no-print-directory lint
+cargo build --quiet --locked $BINS
+cargo test --workspace --locked --no-run --quiet
+python3 scripts/check-docs.py
+
+chaos_test=a_rollout_under_fire_fails_no_stack_and_registers_each_role_once
+beside "chaos test" cargo test --locked --quiet -p vbaws-demo --test it -- --exact "chaos::$chaos_test"
+beside "make demo-check" make --no-print-directory demo-check
+beside "make deploy-check" make --no-print-directory deploy-check
+beside "make templates" make --no-print-directory templates
+
+status=0
+cargo test --workspace --locked -- --skip "$chaos_test" || status=$?
+for name in "chaos test" "make demo-check" "make deploy-check" "make templates" package-check; do
+  finish "$name" || status=1
+done
+exit "$status"
