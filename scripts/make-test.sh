@@ -14,7 +14,6 @@
 # Each part beside the tests keeps its output, shown when it fails. A failure ends the run and
 # stops the parts still going.
 set -euo pipefail
-set -m # each background part in its own process group, so stopping one stops its children
 
 : "${BINS:?the binaries the demo and the deploy checks run, as the Makefile passes them}"
 logs=$(mktemp -d)
@@ -25,11 +24,14 @@ stop_all() {
   rm -rf "$logs"
 }
 trap stop_all EXIT
+trap 'exit 130' INT TERM # interrupted: stop the parts in the background too
 
 beside() { # beside NAME COMMAND...: runs a part in the background, its output kept
   local name=$1
   shift
-  "$@" >"$logs/$name" 2>&1 &
+  # In a session of its own: an interrupt from the terminal reaches this script and the
+  # foreground command, and the EXIT trap stops each part with its children, by process group.
+  setsid "$@" >"$logs/$name" 2>&1 &
   running[$name]=$!
 }
 finish() { # finish NAME: waits for a part; on failure shows its output
