@@ -186,7 +186,7 @@ deploy-lambdas: ## Deploy the Lambdas stack in the backup account (see the READM
 	  --stack-policy-body file://template/lambdas-stack-policy.json
 
 .PHONY: preflight
-preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, ORGANIZATIONS_PATH, APPLIANCE_SG)
+preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, OU, VPC, SUBNETS, S3_PATH, SECRETS_PATH, STS_PATH, CLOUDFORMATION_PATH, ORGANIZATIONS_PATH, APPLIANCE_SG, APPLIANCE_IP, CERT_SHA256)
 	cargo build --quiet --locked -p vbaws-preflight
 	target/debug/vbaws-preflight --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) \
 	  $(if $(ORG_PROFILE),--org-profile $(ORG_PROFILE)) $(if $(OU),--ou $(OU)) $(if $(VPC),--vpc $(VPC)) \
@@ -194,6 +194,7 @@ preflight: ## Read-only checks before deploying (REGION, PROFILE, ORG_PROFILE, O
 	  $(if $(SECRETS_PATH),--secrets-path $(SECRETS_PATH)) $(if $(SECRETS_ENDPOINT_SG),--secrets-endpoint-sg $(SECRETS_ENDPOINT_SG)) \
 	  $(if $(STS_PATH),--sts-path $(STS_PATH)) $(if $(CLOUDFORMATION_PATH),--cloudformation-path $(CLOUDFORMATION_PATH)) \
 	  $(if $(ENDPOINTS_SG),--endpoints-sg $(ENDPOINTS_SG)) $(if $(APPLIANCE_SG),--appliance-sg $(APPLIANCE_SG)) \
+	  $(if $(APPLIANCE_IP),--appliance-ip $(APPLIANCE_IP)) $(if $(CERT_SHA256),--cert-sha256 $(CERT_SHA256)) \
 	  $(if $(ORGANIZATIONS_PATH),--organizations-path $(ORGANIZATIONS_PATH)) \
 	  $(if $(EXTENSION_LAYER_ARN),--layer-arn $(EXTENSION_LAYER_ARN)) --reserved-concurrency $(or $(RESERVED_CONCURRENCY),0) \
 	  --lambdas-stack $(LAMBDAS_STACK)

@@ -3,6 +3,7 @@
 //! fail or skip, with what to do; nothing is created or changed, and no secret value is printed.
 
 mod aws;
+mod certificate;
 mod lambda;
 mod network;
 mod organization;
@@ -62,6 +63,10 @@ pub struct Plan {
     /// How the reconciler reaches Organizations (`OrganizationsPath`), when it is deployed.
     pub organizations_path: Option<InterfacePath>,
     pub appliance_security_group: Option<String>,
+    /// The appliance's private IP (`ApplianceAddress`) and the pin the configurator trusts it by
+    /// (`ApplianceCertSha256`).
+    pub appliance_address: Option<String>,
+    pub cert_sha256: Option<String>,
     pub api_port: i32,
     /// The layer the configurator loads: `ExtensionLayerArn`, or the mapping's for the Region.
     pub layer_arn: Option<String>,
@@ -89,6 +94,7 @@ pub async fn run(aws: &Aws, plan: &Plan) -> Report {
         });
     checks.extend(organization::checks(aws, plan).await);
     checks.extend(network::checks(aws, plan, &stack).await);
+    checks.push(certificate::check(plan).await);
     checks.push(lambda::layer(aws, plan).await);
     checks.push(lambda::concurrency(aws, plan).await);
     checks.push(secret::credentials(aws, &stack).await);

@@ -55,6 +55,12 @@ struct Args {
     /// The appliance's security group.
     #[arg(long)]
     appliance_sg: Option<String>,
+    /// The appliance's private IP address (APPLIANCE_IP), to check its certificate.
+    #[arg(long)]
+    appliance_ip: Option<String>,
+    /// The SHA-256 fingerprint the configurator will pin (CERT_SHA256).
+    #[arg(long)]
+    cert_sha256: Option<String>,
     /// The appliance's REST API port.
     #[arg(long, default_value_t = 11005)]
     api_port: i32,
@@ -109,6 +115,8 @@ async fn main() -> ExitCode {
         endpoints_security_group: args.endpoints_sg,
         organizations_path: args.organizations_path,
         appliance_security_group: args.appliance_sg,
+        appliance_address: args.appliance_ip,
+        cert_sha256: args.cert_sha256,
         api_port: args.api_port,
         layer_arn,
         reserved_concurrency: args.reserved_concurrency,

@@ -575,6 +575,8 @@ mod tests {
             endpoints_security_group: None,
             organizations_path: Some(organizations_path),
             appliance_security_group: None,
+            appliance_address: None,
+            cert_sha256: None,
             api_port: 11005,
             layer_arn: None,
             reserved_concurrency: 0,

@@ -441,7 +441,7 @@ impl ClientBuilder {
 }
 
 /// `https://host[:port]`, with or without a trailing `/api/v1`.
-fn parse_base(text: &str) -> Result<Url, Error> {
+pub(crate) fn parse_base(text: &str) -> Result<Url, Error> {
     let invalid = |why: &'static str| Error::UnusableBaseUrl {
         text: text.to_owned(),
         why,
@@ -484,7 +484,7 @@ fn jitter(backoff: Duration) -> Duration {
 }
 
 /// The rustls error somewhere in `error`'s sources, if the handshake is what failed.
-fn tls_failure(error: &reqwest::Error) -> Option<String> {
+pub(crate) fn tls_failure(error: &reqwest::Error) -> Option<String> {
     find_rustls(error).map(ToString::to_string)
 }
 
@@ -501,7 +501,7 @@ fn find_rustls<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e r
     error.source().and_then(find_rustls)
 }
 
-fn transport_kind(error: &reqwest::Error) -> &'static str {
+pub(crate) fn transport_kind(error: &reqwest::Error) -> &'static str {
     if error.is_connect() {
         "connection failed (is the API port open in the appliance's security group, and is it routed from here?)"
     } else if error.is_timeout() {

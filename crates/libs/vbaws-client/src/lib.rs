@@ -29,6 +29,7 @@
 //!   until the caller's deadline; each request has its own timeout.
 //! - Trust is explicit ([`Trust`]): a pinned fingerprint, a CA bundle, or insecure mode that logs a
 //!   warning at every handshake. A pin mismatch names the fingerprint presented.
+//!   [`presents_pinned_certificate`] asks only that, without credentials (the preflight).
 //! - Passwords and tokens never appear in `Debug` or `Display` output.
 //!
 //! Where the published API reference is old or silent (the only complete schema published is
@@ -42,6 +43,7 @@ mod client;
 mod error;
 mod made_by;
 mod models;
+mod probe;
 mod roles;
 mod secret;
 mod tls;
@@ -55,6 +57,7 @@ pub use models::{
     AmazonAccount, AmazonAccountsPage, CrossAccountRole, CrossAccountSpec, OwnRole, RoleSpec,
     ValidationMessage,
 };
+pub use probe::presents_pinned_certificate;
 pub use roles::{Deleted, Roles};
 pub use secret::{Credentials, Secret};
 pub use tls::{Fingerprint, Trust};

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair, VpcEndpointType};
 use serde_json::Value;
+use vbaws_sim::{Config, Running, Sim};
 use vbaws_testkit::{
     Moto,
     organization::{Organization, REGION, sdk_config},
@@ -13,8 +14,13 @@ use vbaws_testkit::{
 const LAYER: &str = "AWS-Parameters-and-Secrets-Lambda-Extension-Arm64";
 
 /// What the test built, by ID.
-struct World {
-    moto: Moto,
+pub(crate) struct World {
+    pub(crate) moto: Moto,
+    /// The appliance, over TLS on 127.0.0.1; its API port is the one the groups admit. It
+    /// serves from the test's runtime while the test waits on the binary, so a test that builds
+    /// a world runs on the multi-threaded runtime.
+    pub(crate) appliance: Running,
+    pub(crate) api_port: i32,
     ou: String,
     vpc: String,
     subnet: String,
@@ -22,13 +28,13 @@ struct World {
     endpoint_sg: String,
     /// The STS and CloudFormation endpoints' group.
     confirmation_sg: String,
-    configurator_sg: String,
-    appliance_sg: String,
+    pub(crate) configurator_sg: String,
+    pub(crate) appliance_sg: String,
     layer_arn: String,
     secret: String,
 }
 
-fn ingress(port: i32, from: &str) -> IpPermission {
+pub(crate) fn ingress(port: i32, from: &str) -> IpPermission {
     IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(port)
@@ -42,8 +48,12 @@ impl World {
     /// with an S3 gateway endpoint and a Secrets Manager endpoint that admits the configurator,
     /// an appliance security group that admits it too, the layer, and the Lambdas stack with
     /// its secret.
-    async fn build() -> Self {
+    pub(crate) async fn build() -> Self {
         let moto = Moto::start().await.expect("moto");
+        let appliance = vbaws_sim::spawn(Sim::new(Config::default()), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("simulator");
+        let api_port = i32::from(appliance.addr.port());
         let config = sdk_config(&moto).await;
         let organization = Organization::create(&config).await.expect("organization");
         let ou = organization
@@ -129,7 +139,7 @@ impl World {
         for (target, port) in [
             (&endpoint_sg, 443),
             (&confirmation_sg, 443),
-            (&appliance_sg, 11005),
+            (&appliance_sg, api_port),
         ] {
             ec2.authorize_security_group_ingress()
                 .group_id(target)
@@ -204,6 +214,8 @@ impl World {
             <[(String, String); 2]>::try_from(subnets).expect("two subnets");
         Self {
             moto,
+            appliance,
+            api_port,
             ou,
             vpc,
             subnet,
@@ -239,6 +251,12 @@ impl World {
             "ExistingEndpoint",
             "--appliance-sg",
             &self.appliance_sg,
+            "--appliance-ip",
+            "127.0.0.1",
+            "--api-port",
+            &self.api_port.to_string(),
+            "--cert-sha256",
+            &self.appliance.identity.fingerprint,
             "--layer-arn",
             &self.layer_arn,
             "--format",
@@ -249,8 +267,23 @@ impl World {
     }
 
     /// Runs the binary as an operator would, with `changes` replacing or adding flags.
-    fn preflight(&self, changes: &[(&str, &str)]) -> (i32, Value) {
+    pub(crate) fn preflight(&self, changes: &[(&str, &str)]) -> (i32, Value) {
         let (code, stdout, stderr) = self.run(changes);
+        let report: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+        assert_follows_the_schema(&report);
+        (code, report)
+    }
+
+    /// Runs the binary without `flag` and its value.
+    pub(crate) fn preflight_without(&self, flag: &str) -> (i32, Value) {
+        let mut args = self.args();
+        let at = args
+            .iter()
+            .position(|a| a == flag)
+            .expect("a flag the world gives");
+        args.drain(at..at + 2);
+        let (code, stdout, stderr) = self.execute(&args);
         let report: Value =
             serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
         assert_follows_the_schema(&report);
@@ -265,9 +298,13 @@ impl World {
                 None => args.extend([(*flag).to_owned(), (*value).to_owned()]),
             }
         }
+        self.execute(&args)
+    }
+
+    fn execute(&self, args: &[String]) -> (i32, String, String) {
         let home = std::env::temp_dir();
         let out = Command::new(env!("CARGO_BIN_EXE_vbaws-preflight"))
-            .args(&args)
+            .args(args)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.."))
             .env("AWS_ENDPOINT_URL", self.moto.endpoint())
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -288,7 +325,7 @@ impl World {
     }
 }
 
-fn status<'a>(report: &'a Value, check: &str) -> &'a str {
+pub(crate) fn status<'a>(report: &'a Value, check: &str) -> &'a str {
     report["checks"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["name"] == check))
@@ -297,7 +334,7 @@ fn status<'a>(report: &'a Value, check: &str) -> &'a str {
 }
 
 /// Only `check` fails, and its fix says what to do.
-fn only_fails(result: &(i32, Value), check: &str) {
+pub(crate) fn only_fails(result: &(i32, Value), check: &str) {
     fails_exactly(result, &[check]);
 }
 
@@ -319,7 +356,7 @@ fn assert_follows_the_schema(report: &Value) {
     assert_eq!(report["schema"], vbaws_preflight::SCHEMA);
 }
 
-fn fix_of<'a>(report: &'a Value, check: &str) -> &'a str {
+pub(crate) fn fix_of<'a>(report: &'a Value, check: &str) -> &'a str {
     report["checks"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["name"] == check))
@@ -345,7 +382,7 @@ fn fails_exactly(result: &(i32, Value), checks: &[&str]) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_ready_deployment_passes_every_check() {
     let world = World::build().await;
     let (code, report) = world.preflight(&[]);
@@ -359,6 +396,7 @@ async fn a_ready_deployment_passes_every_check() {
         "cloudformation-path",
         "organizations-path",
         "appliance-access",
+        "appliance-tls",
         "extension-layer",
         "concurrency",
         "appliance-secret",
@@ -376,14 +414,14 @@ async fn a_ready_deployment_passes_every_check() {
     let (code, text, _) = world.run(&[("--format", "text")]);
     println!("{text}");
     assert_eq!(code, 0);
-    assert!(text.contains("11 passed, 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains("12 passed, 0 failed, 0 skipped"), "{text}");
     assert!(
         !text.contains("a-generated-password") && !report.to_string().contains("a-generated-password"),
         "no secret value is printed"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn each_broken_precondition_fails_its_own_check() {
     let world = World::build().await;
     let config = sdk_config(&world.moto).await;
@@ -424,7 +462,7 @@ async fn each_broken_precondition_fails_its_own_check() {
             443,
             &["sts-path", "cloudformation-path", "organizations-path"],
         ),
-        (&world.appliance_sg, 11005, &["appliance-access"]),
+        (&world.appliance_sg, world.api_port, &["appliance-access"]),
     ] {
         let rule = ingress(port, &world.configurator_sg);
         ec2.revoke_security_group_ingress()
@@ -467,7 +505,7 @@ async fn each_broken_precondition_fails_its_own_check() {
     only_fails(&world.preflight(&[]), "trusted-access");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn what_moto_cannot_answer_is_a_skip_that_says_how_to_check() {
     let world = World::build().await;
     // moto does not implement Lambda's GetAccountSettings.

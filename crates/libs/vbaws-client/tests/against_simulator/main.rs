@@ -8,6 +8,7 @@ use vbaws_client::{
 };
 use vbaws_sim::{Config, Faults, Running, Sim, User, VersionRefusal};
 
+mod probe;
 mod workers;
 
 const PASSWORD: &str = "correct-horse-battery-staple";
