@@ -3,15 +3,7 @@
 
 use vbaws_testkit::ClosedPort;
 
-use crate::moto::{World, fix_of, only_fails, status};
-
-fn detail<'a>(report: &'a serde_json::Value, check: &str) -> &'a str {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == check))
-        .and_then(|c| c["detail"].as_str())
-        .unwrap_or_default()
-}
+use crate::moto::{World, detail, fix_of, only_fails, status};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pin_is_checked_against_the_certificate_the_appliance_presents() {

@@ -268,11 +268,7 @@ impl World {
 
     /// Runs the binary as an operator would, with `changes` replacing or adding flags.
     pub(crate) fn preflight(&self, changes: &[(&str, &str)]) -> (i32, Value) {
-        let (code, stdout, stderr) = self.run(changes);
-        let report: Value =
-            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
-        assert_follows_the_schema(&report);
-        (code, report)
+        report(self.run(changes))
     }
 
     /// Runs the binary without `flag` and its value.
@@ -283,11 +279,7 @@ impl World {
             .position(|a| a == flag)
             .expect("a flag the world gives");
         args.drain(at..at + 2);
-        let (code, stdout, stderr) = self.execute(&args);
-        let report: Value =
-            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
-        assert_follows_the_schema(&report);
-        (code, report)
+        report(self.execute(&args))
     }
 
     fn run(&self, changes: &[(&str, &str)]) -> (i32, String, String) {
@@ -325,6 +317,26 @@ impl World {
     }
 }
 
+/// The JSON report of a run, which follows the published schema.
+fn report((code, stdout, stderr): (i32, String, String)) -> (i32, Value) {
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    assert_follows_the_schema(&report);
+    (code, report)
+}
+
+/// A field of one check of a report; empty when the check or the field is missing.
+fn field<'a>(report: &'a Value, check: &str, field: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == check))
+        .and_then(|c| c[field].as_str())
+        .unwrap_or_default()
+}
+
+pub(crate) fn detail<'a>(report: &'a Value, check: &str) -> &'a str {
+    field(report, check, "detail")
+}
+
 pub(crate) fn status<'a>(report: &'a Value, check: &str) -> &'a str {
     report["checks"]
         .as_array()
@@ -357,11 +369,7 @@ fn assert_follows_the_schema(report: &Value) {
 }
 
 pub(crate) fn fix_of<'a>(report: &'a Value, check: &str) -> &'a str {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == check))
-        .and_then(|c| c["fix"].as_str())
-        .unwrap_or_default()
+    field(report, check, "fix")
 }
 
 /// Exactly `checks` fail, each with a fix.
