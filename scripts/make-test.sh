@@ -32,7 +32,7 @@ trap 'exit 130' INT TERM # interrupted: stop the parts in the background too
 # foreground command. Not setsid: a new session is a new scheduling autogroup on Linux, where
 # nice means nothing against the rest of the run (measured here: a CPU-bound part under nice 19
 # took a third of the CPU from the foreground in a session of its own, and nothing in this
-# one; a cold make test took 12:53 with setsid, 11:32 without). Not set -m: under job control the terminal's
+# one; a cold make test took 12:53 with setsid, 11:43 without). Not set -m: under job control the terminal's
 # interrupt reaches the foreground command alone, and the script goes on.
 in_own_group() {
   exec python3 -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
