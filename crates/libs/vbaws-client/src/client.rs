@@ -306,16 +306,9 @@ impl Client {
     /// What a failed request means: a certificate problem or a broken non-idempotent request is
     /// final; anything else is a transient failure worth another attempt, named by its kind.
     fn transient(&self, error: reqwest::Error, idempotent: bool) -> Result<&'static str, Error> {
-        let host = || self.inner.base.host_str().unwrap_or_default().to_owned();
-        if let (Some(presented), Some(pinned)) = (self.inner.mismatches.take(), self.inner.pinned) {
-            return Err(Error::CertificateMismatch {
-                host: host(),
-                presented,
-                pinned,
-            });
-        }
-        if let Some(detail) = tls_failure(&error) {
-            return Err(Error::UntrustedCertificate { host: host(), detail });
+        let inner = &self.inner;
+        if let Some(problem) = certificate_problem(&error, &inner.base, inner.pinned, &inner.mismatches) {
+            return Err(problem);
         }
         let kind = transport_kind(&error);
         if idempotent || error.is_connect() {
@@ -483,8 +476,28 @@ fn jitter(backoff: Duration) -> Duration {
     backoff.mul_f64(rand::rng().random_range(0.5..=1.0))
 }
 
+/// The certificate problem behind a failed request to `base`, if the handshake is what failed:
+/// another certificate than the pinned one (named), or any other refused certificate. Final:
+/// waiting does not change a certificate.
+pub(crate) fn certificate_problem(
+    error: &reqwest::Error,
+    base: &Url,
+    pinned: Option<Fingerprint>,
+    mismatches: &Mismatches,
+) -> Option<Error> {
+    let host = base.host_str().unwrap_or_default().to_owned();
+    if let (Some(presented), Some(pinned)) = (mismatches.take(), pinned) {
+        return Some(Error::CertificateMismatch {
+            host,
+            presented,
+            pinned,
+        });
+    }
+    tls_failure(error).map(|detail| Error::UntrustedCertificate { host, detail })
+}
+
 /// The rustls error somewhere in `error`'s sources, if the handshake is what failed.
-pub(crate) fn tls_failure(error: &reqwest::Error) -> Option<String> {
+fn tls_failure(error: &reqwest::Error) -> Option<String> {
     find_rustls(error).map(ToString::to_string)
 }
 

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     Error, Fingerprint, Trust,
-    client::{parse_base, tls_failure, transport_kind},
+    client::{certificate_problem, parse_base, transport_kind},
     tls::{Mismatches, client_config},
 };
 
@@ -36,20 +36,11 @@ pub async fn presents_pinned_certificate(
     let Err(error) = http.get(base.clone()).send().await else {
         return Ok(());
     };
-    let host = base.host_str().unwrap_or_default().to_owned();
-    if let Some(presented) = mismatches.take() {
-        return Err(Error::CertificateMismatch {
-            host,
-            presented,
-            pinned: pin,
-        });
-    }
-    Err(match tls_failure(&error) {
-        Some(detail) => Error::UntrustedCertificate { host, detail },
-        None => Error::Transport {
+    Err(
+        certificate_problem(&error, &base, Some(pin), &mismatches).unwrap_or_else(|| Error::Transport {
             url: base.to_string(),
             kind: transport_kind(&error),
             source: error,
-        },
-    })
+        }),
+    )
 }
