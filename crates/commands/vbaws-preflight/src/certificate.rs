@@ -19,12 +19,23 @@ pub(crate) async fn check(plan: &Plan) -> Check {
     let (address, pin) = match (&plan.appliance_address, &plan.cert_sha256) {
         (Some(address), Some(pin)) => (address, pin),
         (None, None) => return Check::skip(NAME, "no --appliance-ip and --cert-sha256 given"),
+        // A deployment that trusts a CA (ApplianceCaCert) instead of a pin has none to check.
         (Some(_), None) => return Check::skip(NAME, "no --cert-sha256 given (CERT_SHA256)"),
         (None, Some(_)) => return Check::skip(NAME, "no --appliance-ip given (APPLIANCE_IP)"),
     };
     let pin: Fingerprint = match pin.parse() {
         Ok(pin) => pin,
-        Err(error) => return Check::fail(NAME, format!("CERT_SHA256: {error}"), read_it(address, plan)),
+        Err(error) => {
+            let at = format!("{address}:{}", plan.api_port);
+            return Check::fail(
+                NAME,
+                format!("CERT_SHA256: {error}"),
+                format!(
+                    "read the appliance's fingerprint from a host that reaches it: {}",
+                    openssl(&at)
+                ),
+            );
+        }
     };
     let Ok(ip) = address.parse::<Ipv4Addr>() else {
         return Check::fail(
@@ -52,30 +63,21 @@ pub(crate) async fn check(plan: &Plan) -> Check {
                  something other than the appliance answers at {at}"
             ),
         ),
-        Err(error @ Error::Transport { .. }) => Check {
-            fix: Some(format!(
-                "the configurator reaches the appliance from its subnets, not from here: run the \
-                 preflight where {at} answers, or compare the pin there with {}",
-                openssl(&at)
-            )),
-            ..Check::skip(
-                NAME,
-                format!("not reachable from this machine within {PATIENCE:?}: {error}"),
-            )
-        },
+        Err(error @ Error::Transport { .. }) => Check::skip(
+            NAME,
+            format!("not reachable from this machine within {PATIENCE:?}: {error}"),
+        )
+        .with_fix(format!(
+            "the configurator reaches the appliance from its subnets, not from here: run the \
+             preflight where {at} answers, or compare the pin there with {}",
+            openssl(&at)
+        )),
         Err(error) => Check::fail(
             NAME,
             error.to_string(),
             format!("check that {port} is the appliance's REST API port (--api-port, 11005 by default)"),
         ),
     }
-}
-
-fn read_it(address: &str, plan: &Plan) -> String {
-    format!(
-        "read the appliance's fingerprint from a host that reaches it: {}",
-        openssl(&format!("{address}:{}", plan.api_port))
-    )
 }
 
 fn openssl(at: &dyn std::fmt::Display) -> String {

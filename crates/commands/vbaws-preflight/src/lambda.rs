@@ -69,11 +69,9 @@ pub(crate) async fn concurrency(aws: &Aws, plan: &Plan) -> Check {
         Err(error) => {
             return Check::skip(
                 NAME,
-                format!(
-                    "cannot read the account's Lambda settings ({}); check Service Quotas > Lambda > Concurrent executions",
-                    describe(&error)
-                ),
-            );
+                format!("cannot read the account's Lambda settings ({})", describe(&error)),
+            )
+            .with_fix("check Service Quotas > Lambda > Concurrent executions");
         }
     };
     let unreserved = settings

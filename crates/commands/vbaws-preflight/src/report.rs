@@ -52,6 +52,14 @@ impl Check {
             fix: None,
         }
     }
+
+    /// A skip that says how to check it another way.
+    pub fn with_fix(self, fix: impl Into<String>) -> Self {
+        Self {
+            fix: Some(fix.into()),
+            ..self
+        }
+    }
 }
 
 /// The schema the JSON document follows (`schemas/vbaws-preflight.v1.json`), named in it.

@@ -520,6 +520,10 @@ async fn what_moto_cannot_answer_is_a_skip_that_says_how_to_check() {
     let (code, report) = world.preflight(&[("--reserved-concurrency", "10")]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(status(&report, "concurrency"), "skip", "{report:#}");
+    assert!(
+        fix_of(&report, "concurrency").contains("Service Quotas"),
+        "{report:#}"
+    );
     // Before the Lambdas stack exists, its security group does not either: the endpoint's
     // group is admitted only when the stack will add the rule.
     let not_yet = ("--lambdas-stack", "not-deployed-yet");
