@@ -17,10 +17,12 @@ set -euo pipefail
 
 : "${BINS:?the binaries the demo and the deploy checks run, as the Makefile passes them}"
 logs=$(mktemp -d)
-declare -A running=() # name -> pid
+names=() pids=() # every part, in the order it started; a finished part's PID is cleared
 stop_all() {
   # A part not yet in its own group (started an instant ago) is stopped by its PID.
-  for pid in "${running[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    [ -z "$pid" ] || kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   rm -rf "$logs"
 }
@@ -31,9 +33,9 @@ trap 'exit 130' INT TERM # interrupted: stop the parts in the background too
 # its children by group, and an interrupt from the terminal reaches only this script and its
 # foreground command. Not setsid: a new session is a new scheduling autogroup on Linux, where
 # nice means nothing against the rest of the run (measured here: a CPU-bound part under nice 19
-# took a third of the CPU from the foreground in a session of its own, and nothing in this
-# one; a cold make test took 12:53 with setsid, 11:43 without). Not set -m: under job control the terminal's
-# interrupt reaches the foreground command alone, and the script goes on.
+# took a third of the CPU from the foreground in a session of its own, and nothing in this one;
+# a cold make test took 12:53 with setsid, 11:43 without). Not set -m: under job control the
+# terminal's interrupt reaches the foreground command alone, and the script goes on.
 in_own_group() {
   exec python3 -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
@@ -41,19 +43,22 @@ in_own_group() {
 beside() { # beside NAME COMMAND...: runs a part in the background, its output kept
   local name=$1
   shift
-  in_own_group "$@" >"$logs/$name" 2>&1 &
-  running[$name]=$!
+  in_own_group "$@" >"$logs/${#pids[@]}" 2>&1 &
+  names+=("$name") pids+=($!)
 }
-finish() { # finish NAME: waits for a part; on failure shows its output
-  local name=$1 pid=${running[$1]}
-  unset "running[$name]"
-  if wait "$pid"; then
-    echo "$name: ok"
-  else
-    echo "$name failed:"
-    cat "$logs/$name"
-    return 1
-  fi
+finish_all() { # waits for every part; shows the output of each that failed
+  local i failed=0
+  for i in "${!pids[@]}"; do
+    if wait "${pids[i]}"; then
+      echo "${names[i]}: ok"
+    else
+      echo "${names[i]} failed:"
+      cat "$logs/$i"
+      failed=1
+    fi
+    pids[i]=
+  done
+  return "$failed"
 }
 
 beside package-check nice -n 19 make --no-print-directory package-check
@@ -71,7 +76,5 @@ beside "make templates" make --no-print-directory templates
 
 status=0
 cargo test --workspace --locked -- --skip "$chaos_test" || status=$?
-for name in "chaos test" "make demo-check" "make deploy-check" "make templates" package-check; do
-  finish "$name" || status=1
-done
+finish_all || status=1
 exit "$status"
