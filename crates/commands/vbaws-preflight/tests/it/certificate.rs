@@ -3,7 +3,7 @@
 
 use vbaws_testkit::ClosedPort;
 
-use crate::moto::{World, detail, fix_of, only_fails, status};
+use crate::moto::{World, detail, field, fix_of, only_fails, status};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pin_is_checked_against_the_certificate_the_appliance_presents() {
@@ -18,34 +18,19 @@ async fn the_pin_is_checked_against_the_certificate_the_appliance_presents() {
     assert_eq!(status(&report, "appliance-tls"), "pass", "{report:#}");
 
     let other = vec!["AB"; 32].join(":");
-    let wrong = world.preflight(&[("--cert-sha256", &other)]);
-    only_fails(&wrong, "appliance-tls");
-    assert!(
-        detail(&wrong.1, "appliance-tls").contains(&presented),
-        "{:#}",
-        wrong.1
-    );
-    assert!(
-        fix_of(&wrong.1, "appliance-tls").contains(&format!("CERT_SHA256={presented}")),
-        "{:#}",
-        wrong.1
-    );
-
-    let malformed = world.preflight(&[("--cert-sha256", "3F:8A")]);
-    only_fails(&malformed, "appliance-tls");
-    assert!(
-        fix_of(&malformed.1, "appliance-tls").contains("openssl s_client"),
-        "{:#}",
-        malformed.1
-    );
-
-    let named = world.preflight(&[("--appliance-ip", "appliance.internal")]);
-    only_fails(&named, "appliance-tls");
-    assert!(
-        detail(&named.1, "appliance-tls").contains("IPv4"),
-        "{:#}",
-        named.1
-    );
+    let fix = format!("CERT_SHA256={presented}");
+    // Each bad input fails appliance-tls alone, and the check's field says the words.
+    for (flag, value, field_name, words) in [
+        ("--cert-sha256", other.as_str(), "detail", presented.as_str()),
+        ("--cert-sha256", &other, "fix", &fix),
+        ("--cert-sha256", "3F:8A", "fix", "openssl s_client"),
+        ("--appliance-ip", "appliance.internal", "detail", "IPv4"),
+    ] {
+        let result = world.preflight(&[(flag, value)]);
+        only_fails(&result, "appliance-tls");
+        let text = field(&result.1, "appliance-tls", field_name);
+        assert!(text.contains(words), "{flag} {value}: {field_name} {text:?}");
+    }
 
     let logins = world
         .appliance

@@ -325,7 +325,7 @@ fn report((code, stdout, stderr): (i32, String, String)) -> (i32, Value) {
 }
 
 /// A field of one check of a report; empty when the check or the field is missing.
-fn field<'a>(report: &'a Value, check: &str, field: &str) -> &'a str {
+pub(crate) fn field<'a>(report: &'a Value, check: &str, field: &str) -> &'a str {
     report["checks"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["name"] == check))
